@@ -1,0 +1,35 @@
+"""Build the run's objects from the composed config: shared by gan-run and gan-sample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+
+from gan_cli.errors import GanRunError
+
+
+def build(node: Any, key: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that reports a bad value as a one-line GanRunError.
+
+    Our constructors raise ValueError with a message naming the key; Hydra wraps it in an
+    InstantiationException with a multi-line preamble, which we strip.
+    """
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, (ValueError, TypeError)):
+            raise GanRunError(f"{key}: {cause}") from e
+        raise GanRunError(f"{key}: {str(e).splitlines()[-1] if str(e) else e}") from e
+
+
+def build_data_and_networks(cfg: Any):
+    """The dataset, then G and D sized for it: G maps latent → data dim, D maps data dim → 1."""
+    dataset = build(cfg.dataset, "dataset")
+    generator = build(
+        cfg.model.generator, "model.generator", out_features=dataset.dim, output_offset=dataset.generator_offset
+    )
+    discriminator = build(cfg.model.discriminator, "model.discriminator", in_features=dataset.dim)
+    return dataset, generator, discriminator

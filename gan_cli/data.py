@@ -1,0 +1,118 @@
+"""Toy data distributions, sampled on the fly on the training device.
+
+The centres and σ of ``ring`` and ``grid`` are the public mode-collapse protocol
+(PacGAN Table 1, VEEGAN Table 1; THEORY.md §4). Each distribution draws a fresh batch
+per call, directly on the module's device, so every critic step sees new real samples
+and no DataLoader worker or host-to-device copy sits in the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+
+class ToyDistribution:
+    """A distribution we can sample from: ``dim`` and ``sample(n, device)``."""
+
+    dim: int
+    #: added to the generator's output bias at init (only ``gaussian1d`` sets it)
+    generator_offset: float = 0.0
+
+    def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
+        raise NotImplementedError
+
+
+class GaussianMixture(ToyDistribution):
+    """Equal-weight mixture of isotropic Gaussians N(centre_k, std² I)."""
+
+    def __init__(self, centres: Tensor, std: float) -> None:
+        if float(std) <= 0:
+            raise ValueError(f"dataset.std must be > 0, got {std}")
+        self.centres = torch.as_tensor(centres, dtype=torch.float32)
+        self.std = float(std)
+        self.dim = self.centres.shape[1]
+        self._on_device: dict[torch.device, Tensor] = {}
+
+    def _centres(self, device: torch.device) -> Tensor:
+        # cache the centres per device instead of copying them every step
+        if device not in self._on_device:
+            self._on_device[device] = self.centres.to(device)
+        return self._on_device[device]
+
+    def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
+        device = torch.device(device)
+        centres = self._centres(device)
+        k = torch.randint(len(centres), (n,), device=device)
+        return centres[k] + self.std * torch.randn(n, self.dim, device=device)
+
+
+def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMixture:
+    """``n_modes`` Gaussians at radius·(cos 2πk/n, sin 2πk/n), k = 0..n-1.
+
+    The angles are 2πk/n for k < n, *not* ``linspace(0, 2π, n)``, which repeats the first
+    mode at 2π and yields only n-1 distinct modes.
+    """
+    if int(n_modes) < 1:
+        raise ValueError(f"dataset.n_modes must be >= 1, got {n_modes}")
+    angles = 2 * math.pi * torch.arange(int(n_modes), dtype=torch.float64) / int(n_modes)
+    centres = float(radius) * torch.stack([angles.cos(), angles.sin()], dim=1)
+    return GaussianMixture(centres.float(), std)
+
+
+def grid(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0), std: float = 0.05) -> GaussianMixture:
+    """Gaussians at every point of ``values``² (25 modes for the default 5 values)."""
+    v = torch.tensor([float(x) for x in values])
+    centres = torch.cartesian_prod(v, v)
+    return GaussianMixture(centres, std)
+
+
+class Gaussian1D(GaussianMixture):
+    """Real data N(mean, std²) in one dimension, for the JS-saturation experiments (seed 004).
+
+    ``offset`` is where the generator's output starts (added to its output bias at init), so
+    the distance between Pr and the initial Pg is a config knob.
+    """
+
+    def __init__(self, mean: float = 0.0, std: float = 1.0, offset: float = 0.0) -> None:
+        super().__init__(torch.tensor([[float(mean)]]), std)
+        self.generator_offset = float(offset)
+
+
+class SwissRoll(ToyDistribution):
+    """The 2-D swiss roll of the WGAN-GP toy code: t = 1.5π(1 + 2u), x = (t cos t, t sin t) / scale.
+
+    Matches ``sklearn.datasets.make_swiss_roll(noise)[:, [0, 2]] / 7.5`` without sklearn.
+    """
+
+    dim = 2
+
+    def __init__(self, noise: float = 0.25, scale: float = 7.5) -> None:
+        if float(scale) <= 0:
+            raise ValueError(f"dataset.scale must be > 0, got {scale}")
+        self.noise = float(noise)
+        self.scale = float(scale)
+
+    def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(n, device=device))
+        points = torch.stack([t * t.cos(), t * t.sin()], dim=1)
+        points = points + self.noise * torch.randn(n, 2, device=device)
+        return points / self.scale
+
+
+class GeneratorSteps:
+    """The iterable that drives Lightning's fit loop: one item per generator update.
+
+    Lightning needs a "dataloader" to run ``training_step``; toy data is sampled inside
+    the step on the device, so this yields only the step's index and has no length
+    (training stops when the module has made ``steps`` generator updates).
+    """
+
+    def __iter__(self) -> Iterator[int]:
+        i = 0
+        while True:
+            yield i
+            i += 1

@@ -1,0 +1,159 @@
+"""The Lightning module: Algorithm 1 of the GAN and WGAN papers, with manual optimization.
+
+For each generator update:
+    repeat k = n_critic times:
+        draw a fresh real batch x and noise z
+        update D/critic on loss.discriminator_loss(D, x, G(z))  (penalty included)
+        loss.after_discriminator_step(D)                         (WGAN: clip weights)
+    draw noise z, update G on loss.generator_loss(D(G(z)))
+
+Lightning handles devices, precision, checkpoints and loggers; this module only runs the
+algorithm. ``self.generator_step`` counts generator updates; it is what ``steps`` means and
+the x-axis of every curve. (Lightning's ``global_step`` counts every optimizer step under
+manual optimization, k + 1 per generator update.)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from gan_cli.data import GeneratorSteps, ToyDistribution
+from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
+from gan_cli.quiet import silence_third_party_noise
+
+# here too, not only in the CLI: DDP's spawned workers import this module, not the CLI
+silence_third_party_noise()
+
+
+def gradient_norm(module: nn.Module) -> Tensor:
+    """‖∇θ‖₂ over all parameters of ``module`` that have a gradient (one fused op)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class GANModule(pl.LightningModule):
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss,
+        dataset: ToyDistribution,
+        generator_optimizer: functools.partial,
+        discriminator_optimizer: functools.partial,
+        batch_size: int,
+        steps: int,
+        log_every: int = 50,
+        run_config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator = generator
+        self.discriminator = discriminator
+        self.loss = loss
+        self.dataset = dataset
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.batch_size = int(batch_size)
+        self.steps = int(steps)
+        self.log_every = int(log_every)
+        # the composed config, stored in every checkpoint so gan-sample can rebuild the networks
+        self.run_config = run_config or {}
+        self.generator_step = 0
+        self._rng_to_restore: dict[str, Any] | None = None
+
+    # ---- Lightning plumbing -------------------------------------------------------------
+    def configure_optimizers(self):
+        return (
+            self.generator_optimizer(self.generator.parameters()),
+            self.discriminator_optimizer(self.discriminator.parameters()),
+        )
+
+    def train_dataloader(self):
+        return GeneratorSteps()
+
+    def sample_noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.generator.in_features, device=self.device)
+
+    # ---- Algorithm 1 --------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        log_now = (self.generator_step + 1) % self.log_every == 0 or self.generator_step + 1 >= self.steps
+        n = self.batch_size
+
+        # k D/critic updates, each on a fresh real batch
+        for _ in range(self.loss.critic_steps(self.generator_step)):
+            real = self.dataset.sample(n, device=self.device)
+            with torch.no_grad():
+                fake = self.generator(self.sample_noise(n))
+            with self.toggled_optimizer(opt_d):
+                d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
+                opt_d.zero_grad(set_to_none=True)
+                self.manual_backward(d_out.loss)
+                opt_d.step()
+            self.loss.after_discriminator_step(self.discriminator)  # WGAN: clip to [-c, c]
+        if log_now:
+            d_grad_norm = gradient_norm(self.discriminator)
+
+        # one generator update
+        with self.toggled_optimizer(opt_g):
+            g_loss = self.loss.generator_loss(self.discriminator(self.generator(self.sample_noise(n))))
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            opt_g.step()
+        self.generator_step += 1
+
+        if log_now:
+            self._log_step(d_out, g_loss, d_grad_norm, gradient_norm(self.generator))
+        if self.generator_step >= self.steps:
+            self.trainer.should_stop = True
+
+    def metric_tags(self) -> list[str]:
+        """The TensorBoard tags this module logs, for the HPARAMS tab's columns."""
+        zero = torch.zeros(1)
+        names = self.loss.metrics(DiscriminatorOutput(zero, zero, zero, zero, zero))
+        return [f"{self.loss.role}/{name}" for name in names] + [
+            "generator/loss", "grad_norm/generator", "grad_norm/discriminator"]
+
+    def _log_step(self, d_out: DiscriminatorOutput, g_loss: Tensor, d_grad_norm: Tensor, g_grad_norm: Tensor) -> None:
+        role = self.loss.role
+        metrics = {f"{role}/{name}": value for name, value in self.loss.metrics(d_out).items()}
+        metrics["generator/loss"] = g_loss.detach()
+        metrics["grad_norm/generator"] = g_grad_norm
+        metrics["grad_norm/discriminator"] = d_grad_norm
+        # the generator step is the x-axis of every curve (Lightning reads a "step" metric as such)
+        metrics["step"] = float(self.generator_step)
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=self.batch_size)
+
+    # ---- exact resume: step counter and RNG state travel in the checkpoint ---------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["gan_run"] = {
+            "generator_step": self.generator_step,
+            "config": self.run_config,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("gan_run", {})
+        self.generator_step = int(state.get("generator_step", 0))
+        # Restored at on_train_start, not here: setup between loading and the first step
+        # must not consume the random stream that the uninterrupted run would have used.
+        self._rng_to_restore = state.get("rng")
+
+    def on_train_start(self) -> None:
+        if self._rng_to_restore is not None:
+            torch.set_rng_state(self._rng_to_restore["torch"])
+            if self._rng_to_restore["cuda"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(self._rng_to_restore["cuda"])
+            self._rng_to_restore = None
+        if self.generator_step >= self.steps:
+            self.trainer.should_stop = True

@@ -1,0 +1,172 @@
+"""The recipe behind ``gan-run``: seed, build every object from its config group, fit.
+
+Imported only inside the Hydra task function, after the config is composed, so that
+``gan-run --help`` and ``--cfg job`` never pay for importing torch and Lightning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from gan_cli.build import build, build_data_and_networks
+from gan_cli.callbacks import GeneratorStepProgressBar, LastCheckpoint
+from gan_cli.errors import GanRunError
+from gan_cli.module import GANModule
+
+log = logging.getLogger(__name__)
+
+WGAN_MOMENTUM_ADVICE = (
+    "loss={loss} with a momentum optimizer ({optim}): the WGAN paper reports that "
+    '"WGAN training becomes unstable at times when one uses a momentum based optimizer such as Adam" '
+    "and uses RMSProp instead; try optim=rmsprop or optim=sgd (momentum 0)."
+)
+
+
+def has_momentum(optimizer_factory) -> bool:
+    """True if the optimizer keeps a momentum term (Adam's β1 > 0, or momentum > 0)."""
+    probe = optimizer_factory([torch.zeros(1, requires_grad=True)])
+    defaults = probe.defaults
+    return float(defaults.get("momentum", 0.0) or 0.0) > 0 or float(defaults.get("betas", (0.0,))[0]) > 0
+
+
+def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
+    """The config as flat ``group/key`` → scalar pairs for TensorBoard's HPARAMS tab."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k != "_partial_":
+                    walk(v, f"{prefix}/{k}" if prefix else str(k))
+        elif isinstance(node, (int, float, str, bool)):
+            out[prefix] = node
+        else:
+            out[prefix] = str(node)
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return out
+
+
+def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list[str]) -> None:
+    for logger in loggers:
+        logger.log_hyperparams(params)
+        if isinstance(logger, pl.loggers.TensorBoardLogger):
+            # Declare the metric tags for the HPARAMS tab without writing a fake point at step 0
+            # (what TensorBoardLogger.log_hyperparams(params, metrics) would do).
+            from torch.utils.tensorboard.summary import hparams
+
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams(params, {tag: 0.0 for tag in metric_tags}):
+                writer.add_summary(summary)
+
+
+class RunSummary:
+    """``summary.json`` in the run folder. Written as "running" first, so a run that died
+    without a word never looks complete, then rewritten with its final status."""
+
+    def __init__(self, run_dir: Path, overrides: list[str]) -> None:
+        self.path = run_dir / "summary.json"
+        self.data: dict[str, Any] = {"status": "running", "overrides": overrides}
+        self.start = time.monotonic()
+
+    def write(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.data["wall_time_s"] = round(time.monotonic() - self.start, 3)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self.path)
+
+
+def final_scalars(trainer: pl.Trainer) -> dict[str, Any]:
+    """The last logged value of every curve. Read from callback_metrics, which Lightning also
+    carries back from spawned DDP workers (the parent's module never trained there)."""
+    scalars: dict[str, Any] = {}
+    for key, value in trainer.callback_metrics.items():
+        v = float(value)
+        scalars[key] = v if math.isfinite(v) else str(v)
+    return scalars
+
+
+def check_config(cfg: DictConfig) -> None:
+    if cfg.ckpt_path is not None and not Path(str(cfg.ckpt_path)).is_file():
+        raise GanRunError(f"ckpt_path: no such checkpoint file: {cfg.ckpt_path}")
+    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise GanRunError(
+            f"trainer.accelerator={accelerator}: no CUDA device was found on this machine; use trainer=cpu"
+        )
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run one job of gan-run; returns its summary."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    summary = RunSummary(run_dir, list(hydra_cfg.overrides.task))
+    summary.write()
+    trainer = None
+    try:
+        check_config(cfg)
+        pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+        dataset, generator, discriminator = build_data_and_networks(cfg)
+        loss = build(cfg.loss, "loss")
+        generator_optimizer = build(cfg.optim.generator, "optim.generator")
+        discriminator_optimizer = build(cfg.optim.discriminator, "optim.discriminator")
+        if loss.avoid_momentum and has_momentum(discriminator_optimizer):
+            choices = hydra_cfg.runtime.choices
+            print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
+                  file=sys.stderr)
+
+        module = GANModule(
+            generator=generator,
+            discriminator=discriminator,
+            loss=loss,
+            dataset=dataset,
+            generator_optimizer=generator_optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            batch_size=cfg.batch_size,
+            steps=cfg.steps,
+            log_every=cfg.log_every,
+            run_config=OmegaConf.to_container(cfg, resolve=True),
+        )
+        logger = build(cfg.logger, "logger")
+        callbacks = [
+            # the bar's numbers change when the module logs, so redraw it then
+            GeneratorStepProgressBar(refresh_rate=cfg.log_every),
+            LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every),
+        ]
+        trainer = build(cfg.trainer, "trainer", logger=logger, callbacks=callbacks)
+        log_hyperparameters(trainer.loggers, flat_hparams(cfg), module.metric_tags())
+
+        # checkpoints hold only tensors and plain containers: load them without unpickling code
+        trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
+        status = "interrupted" if trainer.interrupted else "completed"
+        final = final_scalars(trainer)
+        steps = int(final.pop("step", module.generator_step))  # the x-axis of the last logged point
+        summary.write(status=status, steps=max(steps, module.generator_step), final=final)
+    except BaseException as e:
+        # Lightning turns Ctrl-C into a graceful stop followed by SystemExit(1)
+        interrupted = isinstance(e, KeyboardInterrupt) or (
+            isinstance(e, SystemExit) and trainer is not None and trainer.interrupted)
+        fields: dict[str, Any] = {"status": "interrupted" if interrupted else "failed",
+                                  "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+        if trainer is not None:
+            fields["final"] = final_scalars(trainer)
+            fields["final"].pop("step", None)
+        summary.write(**fields)
+        raise
+    if trainer.is_global_zero:
+        print(f"run folder: {run_dir}   view it: tensorboard --logdir {run_dir}")
+    return summary.data

@@ -1,0 +1,73 @@
+"""Helpers to run gan-run the way users do (subprocess) or in-process through the same
+Hydra composition and the same ``train`` function (for the wide smoke matrices)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def console_script(name: str) -> str:
+    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert path, f"console script {name} is not installed"
+    return path
+
+
+def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [console_script(name), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+    )
+
+
+@pytest.fixture
+def gan_run(tmp_path):
+    """Run the gan-run console script in tmp_path (so outputs/ lands there)."""
+
+    def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        return run_cli("gan-run", *args, cwd=tmp_path, **kwargs)
+
+    return _run
+
+
+def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
+    """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from gan_cli.cli import config_dir
+    from gan_cli.quiet import silence_third_party_noise
+    from gan_cli.train import train
+
+    silence_third_party_noise()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return train(cfg)
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar series in the run folder's TensorBoard event files: tag → [(step, value)]."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}

@@ -1,0 +1,170 @@
+"""The gan-run and gan-sample console scripts, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli, scalars
+
+GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
+WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
+ALWAYS = {"generator/loss", "grad_norm/generator", "grad_norm/discriminator"}
+
+
+def only_run_dir(root: Path) -> Path:
+    runs = [p for p in (root / "outputs" / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def load_ckpt(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_help_lists_every_group_and_option(gan_run, tmp_path):
+    result = gan_run("--help")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "gan-run" in out
+    assert "loss: gan, gan_minimax, hinge, lsgan, wgan, wgan_gp" in out
+    assert "optim: adam, rmsprop, sgd" in out
+    assert "dataset: gaussian1d, grid, ring, swissroll" in out
+    assert "trainer: cpu, ddp, ddp_cpu, gpu, smoke" in out
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run, tmp_path):
+    result = gan_run("--cfg", "job", "loss=wgan", "optim=rmsprop")
+    assert result.returncode == 0, result.stderr
+    assert "_target_: gan_cli.losses.WassersteinLoss" in result.stdout
+    assert "clip_value: 0.01" in result.stdout
+    assert "_target_: torch.optim.RMSprop" in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_wgan_rmsprop_smoke_run_writes_curves_clipped_checkpoint_and_summary(gan_run, tmp_path):
+    result = gan_run("loss=wgan", "optim=rmsprop", "trainer=smoke")
+    assert result.returncode == 0, result.stderr
+    run = only_run_dir(tmp_path)
+    assert "warning" not in result.stderr.lower()
+    assert f"tensorboard --logdir {run}" in result.stdout
+
+    series = scalars(run)
+    assert WGAN_TAGS | ALWAYS <= set(series)
+    assert not (GAN_TAGS & set(series))
+    # x-axis is the generator step: 1..steps, every step logged under trainer=smoke
+    assert [step for step, _ in series["critic/wasserstein_estimate"]] == list(range(1, 11))
+
+    ckpt = load_ckpt(run / "checkpoints" / "last.ckpt")
+    critic = {k: v for k, v in ckpt["state_dict"].items() if k.startswith("discriminator.")}
+    assert critic and any(k.startswith("generator.") for k in ckpt["state_dict"])
+    for name, weight in critic.items():
+        assert weight.abs().max().item() <= 0.01 + 1e-7, name
+    assert ckpt["gan_run"]["generator_step"] == 10
+
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["steps"] == 10
+    assert summary["overrides"] == ["loss=wgan", "optim=rmsprop", "trainer=smoke"]
+    assert set(summary["final"]) >= WGAN_TAGS | ALWAYS
+    assert (run / ".hydra" / "config.yaml").is_file()
+
+
+def test_wgan_with_momentum_optimizer_warns_once_quoting_the_paper(gan_run):
+    result = gan_run("loss=wgan", "optim=adam", "trainer=smoke", "steps=2")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("momentum based optimizer") == 1
+    quiet = gan_run("loss=wgan", "optim=sgd", "trainer=smoke", "steps=2")
+    assert "momentum based optimizer" not in quiet.stderr
+    loud = gan_run("loss=wgan", "optim=sgd", "optim.momentum=0.9", "trainer=smoke", "steps=2")
+    assert loud.stderr.count("momentum based optimizer") == 1
+
+
+def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, tmp_path):
+    result = gan_run("-m", "loss=gan,wgan", "optim=rmsprop,sgd,adam", "trainer=smoke", "steps=3")
+    assert result.returncode == 0, result.stderr
+    sweeps = list((tmp_path / "outputs" / "multiruns").iterdir())
+    assert len(sweeps) == 1
+    jobs = sorted(p for p in sweeps[0].iterdir() if p.is_dir())
+    assert [p.name for p in jobs] == ["0", "1", "2", "3", "4", "5"]
+    seen = set()
+    for job in jobs:
+        summary = json.loads((job / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        seen.add(tuple(summary["overrides"][:2]))
+        assert (job / "checkpoints" / "last.ckpt").is_file()
+        tags = set(scalars(job))
+        assert ALWAYS <= tags
+        assert (WGAN_TAGS <= tags) if "loss=wgan" in summary["overrides"] else (GAN_TAGS <= tags)
+    assert len(seen) == 6
+
+
+def test_resume_from_checkpoint_equals_an_uninterrupted_run(gan_run, tmp_path):
+    common = ["loss=wgan_gp", "trainer=smoke", "seed=7"]
+    straight = gan_run(*common, "steps=40", "hydra.run.dir=straight")
+    first = gan_run(*common, "steps=20", "hydra.run.dir=first")
+    assert straight.returncode == 0 and first.returncode == 0, straight.stderr + first.stderr
+    resumed = gan_run(*common, "steps=40", "hydra.run.dir=resumed", "ckpt_path=first/checkpoints/last.ckpt")
+    assert resumed.returncode == 0, resumed.stderr
+
+    a = load_ckpt(tmp_path / "straight/checkpoints/last.ckpt")
+    b = load_ckpt(tmp_path / "resumed/checkpoints/last.ckpt")
+    assert b["gan_run"]["generator_step"] == 40
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, atol=1e-6, rtol=0, msg=key)
+    # the resumed run's curves continue from step 21
+    assert [s for s, _ in scalars(tmp_path / "resumed")["generator/loss"]] == list(range(21, 41))
+
+
+def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
+    assert gan_run("trainer=smoke", "dataset=grid").returncode == 0
+    ckpt = only_run_dir(tmp_path) / "checkpoints" / "last.ckpt"
+    result = run_cli("gan-sample", str(ckpt), "--num", "2500", "--out", "samples.npy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    samples = np.load(tmp_path / "samples.npy")
+    assert samples.shape == (2500, 2) and np.isfinite(samples).all()
+
+
+@pytest.mark.parametrize(
+    "args, must_name",
+    [
+        (["ckpt_path=does/not/exist.ckpt"], "ckpt_path"),
+        (["trainer=gpu"], "no CUDA device"),
+        (["optim=adamw"], "adamw"),
+        (["loss.n_critic=0"], "n_critic"),
+    ],
+)
+def test_bad_input_gets_a_one_line_error_without_traceback(gan_run, args, must_name):
+    if "trainer=gpu" in args and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = gan_run(*args, "trainer=smoke" if "trainer=gpu" not in args else "steps=1")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert must_name in result.stderr
+
+
+def test_gan_sample_rejects_a_missing_or_foreign_checkpoint(tmp_path):
+    missing = run_cli("gan-sample", "nope.ckpt", cwd=tmp_path)
+    assert missing.returncode != 0 and "nope.ckpt" in missing.stderr and "Traceback" not in missing.stderr
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    junk = run_cli("gan-sample", "junk.ckpt", cwd=tmp_path)
+    assert junk.returncode != 0 and "junk.ckpt" in junk.stderr and "Traceback" not in junk.stderr
+
+
+@pytest.mark.parametrize("loss", ["gan", "wgan_gp"])
+def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run, tmp_path, loss):
+    result = gan_run("trainer=ddp_cpu", f"loss={loss}", "steps=4", "log_every=1", "model.hidden=[16]",
+                     "batch_size=32", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert files == ["last.ckpt"]
+    ckpt = load_ckpt(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert ckpt["gan_run"]["generator_step"] == 4
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 4
