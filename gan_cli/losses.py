@@ -64,6 +64,13 @@ class AdversarialLoss:
         """Number of D/critic updates before generator update number ``generator_step`` (0-based)."""
         return self.n_critic
 
+    #: what ``discriminator_output`` shows, for plots
+    output_label = "D(x), raw score"
+
+    def discriminator_output(self, scores: Tensor) -> Tensor:
+        """D's output as its theory reads it: the raw score, or a probability for the GAN losses."""
+        return scores
+
     # -- shared plumbing --
     def discriminator_loss(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> DiscriminatorOutput:
         real_scores = discriminator(real)
@@ -77,8 +84,8 @@ class AdversarialLoss:
         """Curves logged under ``{role}/``: raw mean scores unless a subclass knows better."""
         return {
             "loss": out.loss.detach(),
-            "real_score": out.real_scores.detach().mean(),
-            "fake_score": out.fake_scores.detach().mean(),
+            "real_score": self.discriminator_output(out.real_scores.detach()).mean(),
+            "fake_score": self.discriminator_output(out.fake_scores.detach()).mean(),
         }
 
 
@@ -90,19 +97,20 @@ class _SigmoidCrossEntropy(AdversarialLoss):
     computed as softplus(-s_real) + softplus(s_fake), which is exact and stable.
     """
 
+    output_label = "D(x) = sigmoid(score)"
+
     def discriminator_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+    def discriminator_output(self, scores: Tensor) -> Tensor:
+        return torch.sigmoid(scores)
 
     def metrics(self, out: DiscriminatorOutput) -> dict[str, Tensor]:
         # Under the optimal D*, L_D = 2 log 2 - 2 JS(Pr||Pg) (THEORY.md §1), so
         # log 2 - L_D / 2 estimates JS; it saturates at log 2 when the supports are disjoint.
-        objective = out.objective.detach()
-        return {
-            "loss": out.loss.detach(),
-            "real_score": torch.sigmoid(out.real_scores.detach()).mean(),
-            "fake_score": torch.sigmoid(out.fake_scores.detach()).mean(),
-            "js_estimate": LOG_2 - objective / 2,
-        }
+        metrics = super().metrics(out)
+        metrics["js_estimate"] = LOG_2 - out.objective.detach() / 2
+        return metrics
 
 
 class NonSaturatingGANLoss(_SigmoidCrossEntropy):
@@ -166,6 +174,7 @@ class WassersteinLoss(AdversarialLoss):
     """
 
     role = "critic"
+    output_label = "critic f(x)"
     avoid_momentum = True  # "WGAN training becomes unstable at times when one uses a momentum based optimizer"
 
     def __init__(

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from gan_cli.build import build, build_data_and_networks
 from gan_cli.callbacks import GeneratorStepProgressBar, LastCheckpoint
 from gan_cli.errors import GanRunError
+from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             # the bar's numbers change when the module logs, so redraw it then
             GeneratorStepProgressBar(refresh_rate=cfg.log_every),
             LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every),
+            Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures"),
         ]
         trainer = build(cfg.trainer, "trainer", logger=logger, callbacks=callbacks)
         log_hyperparameters(trainer.loggers, flat_hparams(cfg), module.metric_tags())
@@ -155,7 +157,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         status = "interrupted" if trainer.interrupted else "completed"
         final = final_scalars(trainer)
         steps = int(final.pop("step", module.generator_step))  # the x-axis of the last logged point
-        summary.write(status=status, steps=max(steps, module.generator_step), final=final)
+        best = {k[len("best/"):]: final.pop(k) for k in list(final) if k.startswith("best/")}
+        summary.write(status=status, steps=max(steps, module.generator_step), final=final, best=best)
     except BaseException as e:
         # Lightning turns Ctrl-C into a graceful stop followed by SystemExit(1)
         interrupted = isinstance(e, KeyboardInterrupt) or (
@@ -164,7 +167,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                                   "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
         if trainer is not None:
             fields["final"] = final_scalars(trainer)
-            fields["final"].pop("step", None)
+            fields["final"] = {k: v for k, v in fields["final"].items() if k != "step" and not k.startswith("best/")}
         summary.write(**fields)
         raise
     if trainer.is_global_zero:

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli, scalars
+from conftest import images, run_cli, scalars
 
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
 ALWAYS = {"generator/loss", "grad_norm/generator", "grad_norm/discriminator"}
+EVAL_TAGS = {"eval/modes", "eval/high_quality_pct", "eval/mode_kl", "eval/wasserstein_exact"}
 
 
 def only_run_dir(root: Path) -> Path:
@@ -71,8 +72,16 @@ def test_wgan_rmsprop_smoke_run_writes_curves_clipped_checkpoint_and_summary(gan
     assert summary["status"] == "completed"
     assert summary["steps"] == 10
     assert summary["overrides"] == ["loss=wgan", "optim=rmsprop", "trainer=smoke"]
-    assert set(summary["final"]) >= WGAN_TAGS | ALWAYS
+    assert set(summary["final"]) >= WGAN_TAGS | ALWAYS | EVAL_TAGS
+    assert set(summary["best"]) == EVAL_TAGS
     assert (run / ".hydra" / "config.yaml").is_file()
+
+    # evaluation every 5 steps under trainer=smoke: protocol metrics, a PNG and a TensorBoard image
+    assert [s for s, _ in series["eval/modes"]] == [5, 10]
+    assert all(0 <= v <= 8 for _, v in series["eval/modes"])
+    assert sorted(p.name for p in (run / "figures").iterdir()) == ["step_000005.png", "step_000010.png"]
+    assert (run / "figures" / "step_000010.png").read_bytes()[:4] == b"\x89PNG"
+    assert "samples" in images(run)
 
 
 def test_wgan_with_momentum_optimizer_warns_once_quoting_the_paper(gan_run):

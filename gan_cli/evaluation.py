@@ -1,0 +1,103 @@
+"""Evaluation during training: protocol metrics under ``eval/`` and figures, from fixed noise.
+
+Every ``every_n_steps`` generator updates and at the end of training, the generator is run on
+the same ``num_samples`` latent vectors (fixed noise, so successive figures show the same
+points moving) and compared with as many fresh real samples:
+
+- ``eval/modes``, ``eval/high_quality_pct``, ``eval/mode_kl``: mode coverage on Gaussian-mixture
+  data (ring, grid), the PacGAN/VEEGAN protocol of THEORY.md §4;
+- ``eval/wasserstein_exact``: the exact W1 distance between the two sample sets (1-D and 2-D data);
+- a figure of samples over the D/critic output, as a TensorBoard image and a PNG in ``figures/``.
+
+The random draws happen inside ``torch.random.fork_rng``, so evaluating does not change the
+training trajectory: a run with evaluation trains the same weights as one without.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from gan_cli.data import GaussianMixture
+from gan_cli.metrics import mode_coverage, wasserstein_exact
+
+
+HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
+
+
+class Evaluation(Callback):
+    def __init__(self, every_n_steps: int, num_samples: int = 2500, figures_dir: str | Path | None = None,
+                 seed: int = 12345) -> None:
+        self.every_n_steps = int(every_n_steps)
+        self.num_samples = int(num_samples)
+        self.figures_dir = Path(figures_dir) if figures_dir else None
+        self.seed = int(seed)
+        self._evaluated_at: int | None = None
+        self.best: dict[str, float] = {}
+
+    def _draw(self, pl_module: pl.LightningModule):
+        devices = [pl_module.device] if pl_module.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed)
+            z = pl_module.sample_noise(self.num_samples)  # the same z at every evaluation
+            torch.manual_seed(self.seed + 1 + pl_module.generator_step)
+            real = pl_module.dataset.sample(self.num_samples, device=pl_module.device)
+        with torch.no_grad():
+            fake = pl_module.generator(z).float()
+        return real.float(), fake
+
+    def metrics(self, pl_module: pl.LightningModule, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+        dataset = pl_module.dataset
+        out: dict[str, float] = {}
+        if isinstance(dataset, GaussianMixture) and len(dataset.centres) > 1:
+            coverage = mode_coverage(fake.cpu(), dataset.centres, dataset.std)
+            out.update({f"eval/{k}": float(v) for k, v in coverage.items()})
+        if real.shape[1] <= 2:
+            out["eval/wasserstein_exact"] = wasserstein_exact(real.cpu(), fake.cpu())
+        return out
+
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = pl_module.generator_step
+        if self._evaluated_at == step:
+            return
+        self._evaluated_at = step
+        if not trainer.is_global_zero:
+            return
+        real, fake = self._draw(pl_module)
+        metrics = self.metrics(pl_module, real, fake)
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+        for tag, value in metrics.items():
+            better = max if tag in HIGHER_IS_BETTER else min
+            self.best[tag] = better(self.best.get(tag, value), value)
+        # the run summary reads these, also from spawned DDP workers
+        trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
+        trainer.callback_metrics.update({f"best/{k}": torch.tensor(v) for k, v in self.best.items()})
+        if self.figures_dir is not None and real.shape[1] <= 2:
+            self.figure(trainer, pl_module, real, fake, step)
+
+    def figure(self, trainer, pl_module, real, fake, step: int) -> None:
+        import matplotlib.pyplot as plt
+
+        from gan_cli import figures
+
+        loss = pl_module.loss
+        title = f"{type(loss).__name__}, generator step {step}"
+        draw = figures.samples_over_critic if real.shape[1] == 2 else figures.densities_1d
+        fig = draw(real, fake, pl_module.discriminator, loss.discriminator_output, loss.output_label, title)
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.figures_dir / f"step_{step:06d}.png")
+        for logger in trainer.loggers:
+            if isinstance(logger, pl.loggers.TensorBoardLogger):
+                logger.experiment.add_figure("samples", fig, global_step=step, close=False)
+        plt.close(fig)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.every_n_steps > 0 and pl_module.generator_step % self.every_n_steps == 0:
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.evaluate(trainer, pl_module)
