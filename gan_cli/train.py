@@ -6,12 +6,9 @@ Imported only inside the Hydra task function, after the config is composed, so t
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from gan_cli.callbacks import GeneratorStepProgressBar, LastCheckpoint
 from gan_cli.errors import GanRunError
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
+from gan_cli.summary import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +69,6 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
             writer = logger.experiment._get_file_writer()
             for summary in hparams(params, {tag: 0.0 for tag in metric_tags}):
                 writer.add_summary(summary)
-
-
-class RunSummary:
-    """``summary.json`` in the run folder. Written as "running" first, so a run that died
-    without a word never looks complete, then rewritten with its final status."""
-
-    def __init__(self, run_dir: Path, overrides: list[str]) -> None:
-        self.path = run_dir / "summary.json"
-        self.data: dict[str, Any] = {"status": "running", "overrides": overrides}
-        self.start = time.monotonic()
-
-    def write(self, **fields: Any) -> None:
-        self.data.update(fields)
-        self.data["wall_time_s"] = round(time.monotonic() - self.start, 3)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, self.path)
 
 
 def final_scalars(trainer: pl.Trainer) -> dict[str, Any]:

@@ -145,16 +145,26 @@ def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
         (["ckpt_path=does/not/exist.ckpt"], "ckpt_path"),
         (["trainer=gpu"], "no CUDA device"),
         (["optim=adamw"], "adamw"),
-        (["loss.n_critic=0"], "n_critic"),
+        (["loss.n_critic=0"], "loss.n_critic"),
+        (["steps=abc"], "steps"),
+        (["steps=0"], "steps"),
+        (["batch_size=0"], "batch_size"),
+        (["optim.lr=-1"], "optim.generator.lr"),
+        (["optim.discriminator.lr=abc"], "optim.discriminator.lr"),
+        (["log_every=0"], "log_every"),
+        (["loss=wgan", "loss.clip_value=-1"], "loss.clip_value"),
     ],
 )
-def test_bad_input_gets_a_one_line_error_without_traceback(gan_run, args, must_name):
+def test_bad_input_gets_a_one_line_error_without_traceback(gan_run, tmp_path, args, must_name):
     if "trainer=gpu" in args and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     result = gan_run(*args, "trainer=smoke" if "trainer=gpu" not in args else "steps=1")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert must_name in result.stderr
+    # the run folder Hydra made is marked failed, never left looking like a finished run
+    for summary in (tmp_path / "outputs").rglob("summary.json"):
+        assert json.loads(summary.read_text())["status"] == "failed"
 
 
 def test_gan_sample_rejects_a_missing_or_foreign_checkpoint(tmp_path):

@@ -1,0 +1,26 @@
+"""``summary.json``: the one file that says how a run ended. Light to import (no torch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+
+class RunSummary:
+    """``summary.json`` in the run folder. Written as "running" first, so a run that died
+    without a word never looks complete, then rewritten with its final status."""
+
+    def __init__(self, run_dir: Path, overrides: list[str]) -> None:
+        self.path = run_dir / "summary.json"
+        self.data: dict[str, Any] = {"status": "running", "overrides": overrides}
+        self.start = time.monotonic()
+
+    def write(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.data["wall_time_s"] = round(time.monotonic() - self.start, 3)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, self.path)
