@@ -20,7 +20,9 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         return instantiate(node, **kwargs)
     except InstantiationException as e:
         cause = e.__cause__
-        if isinstance(cause, (ValueError, TypeError)):
+        if isinstance(cause, ValueError):  # our constructors' messages already name the key
+            raise GanRunError(str(cause)) from e
+        if isinstance(cause, TypeError):  # e.g. an unexpected keyword from a +key override
             raise GanRunError(f"{key}: {cause}") from e
         raise GanRunError(f"{key}: {str(e).splitlines()[-1] if str(e) else e}") from e
 

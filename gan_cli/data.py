@@ -71,7 +71,7 @@ def grid(values: tuple[float, ...] = (-4.0, -2.0, 0.0, 2.0, 4.0), std: float = 0
 
 
 class Gaussian1D(GaussianMixture):
-    """Real data N(mean, std²) in one dimension, for the JS-saturation experiments (seed 004).
+    """Real data N(mean, std²) in one dimension, for the JS-saturation experiments (docs/THEORY.md §1).
 
     ``offset`` is where the generator's output starts (added to its output bias at init), so
     the distance between Pr and the initial Pg is a config knob.

@@ -11,7 +11,7 @@ A loss supplies
 
 The training step calls these and never branches on which loss it holds.
 All losses take raw scores (logits): D has no sigmoid layer (networks.py).
-Formula numbers refer to ../shared/THEORY.md.
+Formula numbers refer to docs/THEORY.md.
 """
 
 from __future__ import annotations

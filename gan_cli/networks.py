@@ -34,7 +34,7 @@ class MLP(nn.Module):
         activation: one of ``ACTIVATIONS``.
         output_offset: added to the last layer's bias at initialisation, so that the
             generator's initial distribution starts ``output_offset`` away from the data
-            (the JS-saturation experiment of seed 004 needs a controllable starting distance).
+            (the JS-saturation experiment, docs/THEORY.md §1, needs a controllable starting distance).
     """
 
     def __init__(

@@ -13,13 +13,16 @@ class RunSummary:
     """``summary.json`` in the run folder. Written as "running" first, so a run that died
     without a word never looks complete, then rewritten with its final status."""
 
-    def __init__(self, run_dir: Path, overrides: list[str]) -> None:
+    def __init__(self, run_dir: Path, overrides: list[str], enabled: bool = True) -> None:
+        self.enabled = enabled
         self.path = run_dir / "summary.json"
         self.data: dict[str, Any] = {"status": "running", "overrides": overrides}
         self.start = time.monotonic()
 
     def write(self, **fields: Any) -> None:
         self.data.update(fields)
+        if not self.enabled:
+            return
         self.data["wall_time_s"] = round(time.monotonic() - self.start, 3)
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_only
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 WGAN_MOMENTUM_ADVICE = (
     "loss={loss} with a momentum optimizer ({optim}): the WGAN paper reports that "
     '"WGAN training becomes unstable at times when one uses a momentum based optimizer such as Adam" '
-    "and uses RMSProp instead; try optim=rmsprop or optim=sgd (momentum 0)."
+    "and uses RMSProp instead; try optim=rmsprop, or optim=sgd with optim.momentum=0."
 )
 
 
@@ -59,6 +60,8 @@ def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
 
 
 def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list[str]) -> None:
+    if rank_zero_only.rank != 0:  # under DDP only rank 0 has writers
+        return
     for logger in loggers:
         logger.log_hyperparams(params)
         if isinstance(logger, pl.loggers.TensorBoardLogger):
@@ -95,7 +98,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one job of gan-run; returns its summary."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    summary = RunSummary(run_dir, list(hydra_cfg.overrides.task))
+    # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
+    summary = RunSummary(run_dir, list(hydra_cfg.overrides.task), enabled=rank_zero_only.rank == 0)
     summary.write()
     trainer = None
     try:
@@ -152,5 +156,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         summary.write(**fields)
         raise
     if trainer.is_global_zero:
-        print(f"run folder: {run_dir}   view it: tensorboard --logdir {run_dir}")
+        has_tensorboard = any(isinstance(lg, pl.loggers.TensorBoardLogger) for lg in trainer.loggers)
+        print(f"run folder: {run_dir}" + (f"   view it: tensorboard --logdir {run_dir}" if has_tensorboard else ""))
     return summary.data

@@ -187,3 +187,13 @@ def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run, tmp_
     assert ckpt["gan_run"]["generator_step"] == 4
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 4
+
+
+def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run, tmp_path):
+    # trainer=ddp's strategy, on 2 CPU processes: Lightning re-runs gan-run for rank 1
+    result = gan_run("trainer=smoke", "steps=4", "trainer.devices=2",
+                     "+trainer.strategy=ddp_find_unused_parameters_true", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 4
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["last.ckpt"]

@@ -94,3 +94,10 @@ def test_resume_is_exact_for_every_loss(tmp_path, loss):
         for pid, state in sa["state"].items():
             for name, tensor in state.items():
                 torch.testing.assert_close(sb["state"][pid][name], tensor, atol=1e-6, rtol=0)
+
+
+def test_curves_are_written_every_log_every_steps_and_at_the_end(tmp_path):
+    compose_and_train(tmp_path, ["trainer=smoke", "steps=12", "log_every=5", "eval_every=0"])
+    series = scalars(tmp_path)
+    assert [s for s, _ in series["generator/loss"]] == [5, 10, 12]
+    assert [s for s, _ in series["eval/modes"]] == [12]
