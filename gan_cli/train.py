@@ -74,14 +74,18 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
                 writer.add_summary(summary)
 
 
-def final_scalars(trainer: pl.Trainer) -> dict[str, Any]:
-    """The last logged value of every curve. Read from callback_metrics, which Lightning also
-    carries back from spawned DDP workers (the parent's module never trained there)."""
-    scalars: dict[str, Any] = {}
+def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, Any], dict[str, Any], int | None]:
+    """(last value of every curve, best eval/* so far, generator step of the last logged point).
+
+    Read from callback_metrics, which Lightning also carries back from spawned DDP workers
+    (the parent's module never trained there)."""
+    final: dict[str, Any] = {}
     for key, value in trainer.callback_metrics.items():
         v = float(value)
-        scalars[key] = v if math.isfinite(v) else str(v)
-    return scalars
+        final[key] = v if math.isfinite(v) else str(v)
+    step = final.pop("step", None)
+    best = {k[len("best/"):]: final.pop(k) for k in list(final) if k.startswith("best/")}
+    return final, best, None if step is None else int(step)
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -140,10 +144,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
         status = "interrupted" if trainer.interrupted else "completed"
-        final = final_scalars(trainer)
-        steps = int(final.pop("step", module.generator_step))  # the x-axis of the last logged point
-        best = {k[len("best/"):]: final.pop(k) for k in list(final) if k.startswith("best/")}
-        summary.write(status=status, steps=max(steps, module.generator_step), final=final, best=best)
+        final, best, last_logged_step = final_scalars(trainer)
+        steps = max(last_logged_step or 0, module.generator_step)
+        summary.write(status=status, steps=steps, final=final, best=best)
     except BaseException as e:
         # Lightning turns Ctrl-C into a graceful stop followed by SystemExit(1)
         interrupted = isinstance(e, KeyboardInterrupt) or (
@@ -151,8 +154,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         fields: dict[str, Any] = {"status": "interrupted" if interrupted else "failed",
                                   "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
         if trainer is not None:
-            fields["final"] = final_scalars(trainer)
-            fields["final"] = {k: v for k, v in fields["final"].items() if k != "step" and not k.startswith("best/")}
+            fields["final"], fields["best"], _ = final_scalars(trainer)
         summary.write(**fields)
         raise
     if trainer.is_global_zero:
