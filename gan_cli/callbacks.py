@@ -1,14 +1,21 @@
-"""Callbacks: a progress bar counted in generator steps, and an atomic ``last.ckpt``."""
+"""Callbacks: a progress bar counted in generator steps, an atomic ``last.ckpt``, and a
+Ctrl-C that stops at a generator-step boundary."""
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, TQDMProgressBar
-from pytorch_lightning.callbacks.progress.tqdm_progress import _update_n
+from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm, _update_n
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from gan_cli.guards import check_parameters_finite
 
 
 class GeneratorStepProgressBar(TQDMProgressBar):
@@ -22,14 +29,21 @@ class GeneratorStepProgressBar(TQDMProgressBar):
     def train_description(self) -> str:
         return "generator step"
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # not super(): the stock bar draws itself once with no total ("0/?"); this one starts
+        # at the generator step a resumed run continues from, out of ``steps``
+        self.train_progress_bar = Tqdm(
+            desc=self.train_description, total=pl_module.steps, initial=pl_module.generator_step,
+            position=2 * self.process_position, disable=self.is_disabled, leave=True, dynamic_ncols=True,
+            file=sys.stdout, smoothing=0, bar_format=self.BAR_FORMAT)
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # not super(): the stock bar would first draw itself as "Epoch N" with no total
-        if self._leave:
-            self.train_progress_bar = self.init_train_tqdm()
-        bar = self.train_progress_bar
-        bar.reset(total=pl_module.steps)
-        bar.initial = bar.n = pl_module.generator_step
-        bar.set_description(self.train_description)
+        pass  # not super(): the stock bar would reset itself to "Epoch N" with no total
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        # end the bar's line, so the error message that follows starts on a line of its own
+        if self._train_progress_bar is not None:
+            self.train_progress_bar.close()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         n = pl_module.generator_step
@@ -45,34 +59,46 @@ class GeneratorStepProgressBar(TQDMProgressBar):
 
 
 class LastCheckpoint(Callback):
-    """Writes ``dirpath/last.ckpt`` every ``every_n_steps`` generator updates and at the end.
+    """Writes ``dirpath/last.ckpt`` every ``every_n_steps`` generator updates, at the end, and
+    when the run is stopped by SIGTERM (Lightning raises it between two generator steps).
 
     Lightning's ModelCheckpoint is not used: under manual optimization it counts every
     optimizer step (k + 1 per generator update), and its end-of-training save is skipped
     once any ``last.ckpt`` was written, so the final state could be missing.
 
-    The file is written next to its destination and renamed over it, so ``last.ckpt`` is
-    always either the previous or the new complete checkpoint, never a truncated one.
+    The file is written next to its destination, flushed to disk and renamed over it, so
+    ``last.ckpt`` is always either the previous or the new complete checkpoint, never a
+    truncated one, even if the process is killed during the save. Weights with a NaN or Inf
+    are never written: the last good checkpoint is kept and the run stops as diverged.
     """
 
     def __init__(self, dirpath: str | os.PathLike, every_n_steps: int = 0) -> None:
         self.dirpath = Path(dirpath)
         self.every_n_steps = int(every_n_steps)
-        self._saved_at: int | None = None
+        self.saved_at: int | None = None  # generator step of the checkpoint on disk
 
     @property
     def last_path(self) -> Path:
         return self.dirpath / "last.ckpt"
 
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero:  # temporary files of an earlier run that was killed mid-save
+            for stale in self.dirpath.glob(".last.ckpt.tmp-*"):
+                stale.unlink(missing_ok=True)
+
     def save(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._saved_at == pl_module.generator_step:
+        step = pl_module.generator_step
+        if self.saved_at == step:
             return
+        check_parameters_finite(step, pl_module, "model")
         tmp = self.dirpath / f".last.ckpt.tmp-{os.getpid()}"
         # weights_only=False: optimizer states are needed to resume. Collective under DDP; rank 0 writes.
         trainer.save_checkpoint(tmp, weights_only=False)
         if trainer.is_global_zero:
+            with open(tmp, "rb") as f:  # on disk before the rename, so a crash cannot leave an empty file
+                os.fsync(f.fileno())
             os.replace(tmp, self.last_path)
-        self._saved_at = pl_module.generator_step
+        self.saved_at = step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self.every_n_steps > 0 and pl_module.generator_step % self.every_n_steps == 0:
@@ -80,3 +106,40 @@ class LastCheckpoint(Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.save(trainer, pl_module)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        # SIGTERM (a cluster pre-empting the job) is raised between generator steps: the state is whole
+        if isinstance(exception, SIGTERMException):
+            self.save(trainer, pl_module)
+
+
+class GracefulInterrupt(Callback):
+    """The first Ctrl-C finishes the current generator step, then training stops as if it
+    had reached ``steps`` (so ``last.ckpt`` is written); a second Ctrl-C aborts at once.
+
+    Lightning's own handling raises KeyboardInterrupt wherever the signal lands, possibly
+    between a critic update and its generator update, and saves nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous_handler = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+
+        def handler(signum, frame) -> None:
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+            trainer.should_stop = True
+            print("\nCtrl-C: finishing this generator step and saving checkpoints/last.ckpt "
+                  "(press Ctrl-C again to abort without saving)", file=sys.stderr)
+
+        self._previous_handler = signal.signal(signal.SIGINT, handler)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None

@@ -1,13 +1,22 @@
-"""Console entry point ``gan-run``: a thin ``@hydra.main`` wrapper around ``train.train``.
+"""Console entry point ``gan-run``: a thin wrapper around ``train.train``.
 
 Nothing heavy is imported at module level: Hydra composes (and for ``--help`` / ``--cfg``
 prints) the config before torch or Lightning is loaded.
+
+How a job ends, and what the user sees:
+- completed: exit 0;
+- a problem the user can fix (GanRunError: a bad value, a missing file, divergence, an
+  interrupt): one line ``error: ...``, summary.json says why, exit 2 (3 if diverged,
+  128 + signal if interrupted), no traceback unless HYDRA_FULL_ERROR=1;
+- in a multirun, a job that fails for any reason is reported and the sweep goes on; gan-run
+  exits 1 at the end if any job did not complete. An interrupt stops the whole sweep.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
@@ -23,7 +32,7 @@ def config_dir() -> str:
     raise SystemExit("error: gan-run cannot find its config folder (conf/train.yaml); reinstall the package")
 
 
-def record_failure(message: str) -> None:
+def record_failure(status: str, message: str) -> None:
     """Mark the run folder Hydra already made as failed, so it never looks like a finished run."""
     from hydra.core.hydra_config import HydraConfig
 
@@ -33,13 +42,20 @@ def record_failure(message: str) -> None:
     summary = RunSummary(Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
     if summary.path.is_file():  # train() got far enough to write its own
         return
-    summary.write(status="failed", error=message)
+    summary.write(status=status, error=message)
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def run_job(cfg: DictConfig) -> None:
     from gan_cli import config
-    from gan_cli.errors import GanRunError
+    from gan_cli.errors import GanRunError, Interrupted
 
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
@@ -50,12 +66,39 @@ def main(cfg: DictConfig) -> float | None:
 
         train(cfg)
     except GanRunError as e:
-        record_failure(str(e))
+        record_failure(e.status, str(e))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        if in_multirun() and not isinstance(e, Interrupted):
+            from hydra.core.hydra_config import HydraConfig
+
+            print(f"error: job {HydraConfig.get().job.num}: {e}", file=sys.stderr)
+            return None  # the sweep goes on; SweepSummary reports the job at the end
         print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(e.exit_code)
+    except Exception as e:  # a bug, not the user's input: show where it happened
+        record_failure("failed", f"{type(e).__name__}: {e}")
+        if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        traceback.print_exc()
+        return None  # one job's crash does not stop the sweep
     return None
+
+
+def main() -> None:
+    """``gan-run``: check the command line, run the job or sweep, exit non-zero if a job failed."""
+    from gan_cli import preflight, sweep
+    from gan_cli.errors import GanRunError
+
+    sweep.unfinished_jobs.clear()
+    try:
+        preflight.check_command_line(sys.argv[1:], Path(config_dir()))
+    except GanRunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    run_job()
+    if sweep.unfinished_jobs:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

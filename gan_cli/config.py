@@ -1,14 +1,16 @@
 """Checks on the composed config, run before torch or Lightning is imported, so a bad value
 fails in well under a second with one line that names the key, the value and what is accepted.
 
-Each checked key is declared once below with its type and its lower bound.
+Each checked key is declared once below with its type and its range. A key that the chosen
+config group options do not have (``loss.clip_value`` under ``loss=gan``) is skipped.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from gan_cli.errors import GanRunError
 
@@ -18,42 +20,109 @@ class Rule:
     key: str
     kind: type  # int or float
     minimum: float | None = None
-    exclusive: bool = False  # minimum itself is not allowed
+    maximum: float | None = None
+    min_exclusive: bool = False  # the minimum itself is not allowed
+    max_exclusive: bool = False
+    nullable: bool = False  # null is accepted (turns the feature off)
+    length: int | None = None  # the value is a list of this many numbers (None: a single number)
+    each: bool = False  # the value is a non-empty list; the rule applies to every element
 
     def accepted(self) -> str:
-        what = "an integer" if self.kind is int else "a number"
-        if self.minimum is None:
-            return what
-        return f"{what} {'>' if self.exclusive else '>='} {self.minimum:g}"
+        what = "an integer" if self.kind is int else "a finite float32 number"
+        bounds = []
+        if self.minimum is not None:
+            bounds.append(f"{'>' if self.min_exclusive else '>='} {self.minimum:g}")
+        if self.maximum is not None:
+            bounds.append(f"{'<' if self.max_exclusive else '<='} {self.maximum:g}")
+        what = f"{what} {' and '.join(bounds)}" if bounds else what
+        if self.length is not None:
+            what = f"a list of {self.length} numbers, each {what}"
+        elif self.each:
+            what = f"a non-empty list, each {what}"
+        return what + (", or null" if self.nullable else "")
 
+    def number_ok(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.kind is int and not isinstance(value, int):
+            return False
+        if not math.isfinite(value) or (self.kind is float and abs(value) > FLOAT32_MAX):
+            return False  # torch holds these values as float32: a larger one overflows there
+        if self.minimum is not None and (value <= self.minimum if self.min_exclusive else value < self.minimum):
+            return False
+        if self.maximum is not None and (value >= self.maximum if self.max_exclusive else value > self.maximum):
+            return False
+        return True
+
+    def value_ok(self, value: object) -> bool:
+        if self.length is None and not self.each:
+            return self.number_ok(value)
+        if not isinstance(value, (list, tuple)) or not value:
+            return False
+        if self.length is not None and len(value) != self.length:
+            return False
+        return all(self.number_ok(v) for v in value)
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+REQUIRED = ("steps", "batch_size")
 
 RULES = (
     Rule("steps", int, 1),
     Rule("batch_size", int, 1),
-    Rule("seed", int),
+    Rule("seed", int, 0, 2**32 - 1),  # the range numpy's seed accepts (seed_everything seeds it too)
     Rule("log_every", int, 1),
     Rule("eval_every", int, 0),
     Rule("eval_samples", int, 2),
     Rule("checkpoint_every", int, 0),
     Rule("model.latent_dim", int, 1),
+    Rule("model.hidden", int, 1, each=True),
     Rule("loss.n_critic", int, 1),
-    Rule("optim.generator.lr", float, 0, exclusive=True),
-    Rule("optim.discriminator.lr", float, 0, exclusive=True),
+    Rule("loss.clip_value", float, 0, min_exclusive=True, nullable=True),
+    Rule("loss.gp_weight", float, 0),
+    Rule("loss.n_critic_warmup", int, 1, nullable=True),
+    Rule("loss.warmup_steps", int, 0),
+    Rule("loss.warmup_every", int, 0),
+    # the keys users set first, then the per-network values they feed (or that were set directly)
+    Rule("optim.lr", float, 0, min_exclusive=True),
+    Rule("optim.betas", float, 0, 1, max_exclusive=True, length=2),
+    Rule("optim.momentum", float, 0),
+    *(rule for net in ("generator", "discriminator") for rule in (
+        Rule(f"optim.{net}.lr", float, 0, min_exclusive=True),
+        Rule(f"optim.{net}.betas", float, 0, 1, max_exclusive=True, length=2),
+        Rule(f"optim.{net}.momentum", float, 0),
+    )),
+    Rule("dataset.n_modes", int, 1),
+    Rule("dataset.radius", float, 0, min_exclusive=True),
+    Rule("dataset.std", float, 0, min_exclusive=True),
+    Rule("dataset.values", float, each=True),
+    Rule("dataset.mean", float),
+    Rule("dataset.offset", float),
+    Rule("dataset.noise", float, 0),
+    Rule("dataset.scale", float, 0, min_exclusive=True),
 )
 
 
 def check(cfg: DictConfig) -> None:
     """Raise GanRunError for the first value that breaks a rule."""
     for rule in RULES:
-        value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
+        try:
+            value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)
+        except Exception as e:  # an interpolation that cannot be resolved
+            raise GanRunError(f"{rule.key}: {str(e).splitlines()[0]}") from e
+        if isinstance(value, (DictConfig, ListConfig)):
+            value = OmegaConf.to_container(value, resolve=True)
         if value is None:
-            if rule.key in ("steps", "batch_size"):
+            if rule.key in REQUIRED:
                 raise GanRunError(f"{rule.key} is missing; accepted: {rule.accepted()}")
-            continue
-        ok_type = isinstance(value, int) and not isinstance(value, bool)
-        if rule.kind is float:
-            ok_type = ok_type or isinstance(value, float)
-        if not ok_type:
-            raise GanRunError(f"{rule.key}={value!r} is not {rule.accepted()}")
-        if rule.minimum is not None and (value <= rule.minimum if rule.exclusive else value < rule.minimum):
-            raise GanRunError(f"{rule.key}={value!r} is out of range; accepted: {rule.accepted()}")
+            if rule.nullable or not _present(cfg, rule.key):
+                continue
+            raise GanRunError(f"{rule.key}=null is not accepted; accepted: {rule.accepted()}")
+        if not rule.value_ok(value):
+            raise GanRunError(f"{rule.key}={value!r} is not accepted; accepted: {rule.accepted()}")
+
+
+def _present(cfg: DictConfig, key: str) -> bool:
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return isinstance(node, DictConfig) and leaf in node

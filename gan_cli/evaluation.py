@@ -22,6 +22,7 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from gan_cli.data import GaussianMixture
+from gan_cli.guards import check_finite
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 
 
@@ -67,6 +68,7 @@ class Evaluation(Callback):
         if not trainer.is_global_zero:
             return
         real, fake = self._draw(pl_module)
+        check_finite(step, {"generator output": fake})  # the metrics would fail on NaN samples
         metrics = self.metrics(pl_module, real, fake)
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)

@@ -168,7 +168,7 @@ class WassersteinLoss(AdversarialLoss):
 
     Args:
         n_critic: critic updates per generator update (paper: 5).
-        clip_value: c, the weight clipping bound (paper: 0.01). 0 or None disables clipping.
+        clip_value: c, the weight clipping bound (paper: 0.01). None (null) disables clipping.
         n_critic_warmup: critic updates for the first ``warmup_steps`` generator updates and
             every ``warmup_every``-th one (reference code: 100, 25, 500). None disables it.
     """

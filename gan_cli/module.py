@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli.data import GeneratorSteps, ToyDistribution
+from gan_cli.guards import check_finite
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.quiet import silence_third_party_noise
 
@@ -127,6 +128,8 @@ class GANModule(pl.LightningModule):
         metrics["generator/loss"] = g_loss.detach()
         metrics["grad_norm/generator"] = g_grad_norm
         metrics["grad_norm/discriminator"] = d_grad_norm
+        # the values are about to be read for logging anyway: stop here if training diverged
+        check_finite(self.generator_step, metrics)
         # the generator step is the x-axis of every curve (Lightning reads a "step" metric as such)
         metrics["step"] = float(self.generator_step)
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=self.batch_size)

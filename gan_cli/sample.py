@@ -34,21 +34,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
     """Rebuild the generator of a gan-run checkpoint; returns (generator, config)."""
-    import torch
     from omegaconf import OmegaConf
 
     from gan_cli.build import build_data_and_networks
+    from gan_cli.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     path = Path(checkpoint_path)
-    if not path.is_file():
-        raise GanRunError(f"checkpoint: no such file: {path}")
-    try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # not a zip/pickle, truncated, or holds code objects
-        raise GanRunError(f"checkpoint: {path} is not a readable checkpoint ({type(e).__name__})") from e
-    if not isinstance(checkpoint, dict) or "gan_run" not in checkpoint or "state_dict" not in checkpoint:
-        raise GanRunError(f"checkpoint: {path} was not written by gan-run (no 'gan_run' entry)")
+    checkpoint = read_checkpoint(path, key="checkpoint", map_location=device)
     cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
     _, generator, _ = build_data_and_networks(cfg)
     prefix = "generator."
@@ -60,6 +53,19 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
     return generator.to(device).eval(), cfg
 
 
+def check_device(name: str) -> None:
+    import torch
+
+    from gan_cli.errors import GanRunError
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise GanRunError(f"--device {name}: not a torch device; accepted: cpu, cuda, cuda:N") from e
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanRunError(f"--device {name}: no CUDA device was found on this machine; use --device cpu")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from gan_cli.errors import GanRunError
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         import numpy as np
         import torch
 
+        check_device(args.device)
         generator, _ = load_generator(args.checkpoint, args.device)
         torch.manual_seed(args.seed)
         with torch.no_grad():

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks
-from gan_cli.callbacks import GeneratorStepProgressBar, LastCheckpoint
-from gan_cli.errors import GanRunError
+from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint
+from gan_cli.checkpoints import check_resumable
+from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
 from gan_cli.summary import RunSummary
@@ -89,8 +92,9 @@ def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, Any], dict[str, Any], 
 
 
 def check_config(cfg: DictConfig) -> None:
-    if cfg.ckpt_path is not None and not Path(str(cfg.ckpt_path)).is_file():
-        raise GanRunError(f"ckpt_path: no such checkpoint file: {cfg.ckpt_path}")
+    """The checks that need torch: the checkpoint to resume, the device."""
+    if cfg.ckpt_path is not None:
+        check_resumable(str(cfg.ckpt_path), OmegaConf.to_container(cfg, resolve=True))
     accelerator = str(cfg.trainer.get("accelerator", "cpu"))
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise GanRunError(
@@ -98,14 +102,27 @@ def check_config(cfg: DictConfig) -> None:
         )
 
 
+def resume_command(overrides: list[str], checkpoint: Path) -> str:
+    """The gan-run command line that continues this run from ``checkpoint`` (for display only)."""
+    kept = [o for o in overrides if not o.startswith("ckpt_path=")]
+    return shlex.join(["gan-run", *kept, f"ckpt_path={checkpoint}"])
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Run one job of gan-run; returns its summary."""
+    """Run one job of gan-run; returns its summary.
+
+    Raises GanRunError (or a subclass: Diverged, Interrupted) after writing summary.json
+    with the matching status, so the caller only has to report it.
+    """
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    overrides = list(hydra_cfg.overrides.task)
     # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
-    summary = RunSummary(run_dir, list(hydra_cfg.overrides.task), enabled=rank_zero_only.rank == 0)
+    summary = RunSummary(run_dir, overrides, enabled=rank_zero_only.rank == 0)
     summary.write()
-    trainer = None
+    trainer = module = None
+    checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
+    ctrl_c = GracefulInterrupt()
     try:
         check_config(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -135,29 +152,52 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks = [
             # the bar's numbers change when the module logs, so redraw it then
             GeneratorStepProgressBar(refresh_rate=cfg.log_every),
-            LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every),
+            checkpoint,
             Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures"),
+            ctrl_c,
         ]
         trainer = build(cfg.trainer, "trainer", logger=logger, callbacks=callbacks)
         log_hyperparameters(trainer.loggers, flat_hparams(cfg), module.metric_tags())
 
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
-        status = "interrupted" if trainer.interrupted else "completed"
         final, best, last_logged_step = final_scalars(trainer)
         steps = max(last_logged_step or 0, module.generator_step)
-        summary.write(status=status, steps=steps, final=final, best=best)
+        if ctrl_c.requested:
+            raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
+        summary.write(status="completed", steps=steps, final=final, best=best)
     except BaseException as e:
-        # Lightning turns Ctrl-C into a graceful stop followed by SystemExit(1)
-        interrupted = isinstance(e, KeyboardInterrupt) or (
-            isinstance(e, SystemExit) and trainer is not None and trainer.interrupted)
-        fields: dict[str, Any] = {"status": "interrupted" if interrupted else "failed",
-                                  "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+        error = as_run_error(e, trainer, module, checkpoint, overrides)
+        fields: dict[str, Any] = {"status": error.status if error else "failed",
+                                  "error": str(error or e).splitlines()[0] if str(error or e) else type(e).__name__}
+        if module is not None:
+            fields["steps"] = module.generator_step
         if trainer is not None:
             fields["final"], fields["best"], _ = final_scalars(trainer)
         summary.write(**fields)
+        if error is not None and error is not e:
+            raise error from e
         raise
     if trainer.is_global_zero:
         has_tensorboard = any(isinstance(lg, pl.loggers.TensorBoardLogger) for lg in trainer.loggers)
         print(f"run folder: {run_dir}" + (f"   view it: tensorboard --logdir {run_dir}" if has_tensorboard else ""))
     return summary.data
+
+
+def as_run_error(e: BaseException, trainer: pl.Trainer | None, module: GANModule | None,
+                 checkpoint: LastCheckpoint, overrides: list[str]) -> GanRunError | None:
+    """The GanRunError that reports ``e`` to the user, or None for an unexpected error (a bug:
+    its traceback is shown)."""
+    saved = checkpoint.last_path if checkpoint.saved_at is not None else None
+    if isinstance(e, Diverged):
+        e.kept_checkpoint = f"{saved} (generator step {checkpoint.saved_at})" if saved else None
+        return e
+    if isinstance(e, GanRunError):
+        return e
+    step = module.generator_step if module is not None else 0
+    if isinstance(e, SIGTERMException):  # Lightning stopped between steps; LastCheckpoint saved
+        return Interrupted("SIGTERM", step, resume_command(overrides, saved) if saved else None)
+    # a second Ctrl-C: Lightning turns it into SystemExit(1) after a graceful teardown
+    if isinstance(e, KeyboardInterrupt) or (isinstance(e, SystemExit) and trainer is not None and trainer.interrupted):
+        return Interrupted("SIGINT", step, resume_command(overrides, saved) if saved else None)
+    return None

@@ -29,9 +29,41 @@ def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | 
     )
 
 
+def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
+    """gan-run's console entry point (``gan_cli.cli.main``) called in this process, with
+    stdout and stderr captured: the same code path as the console script, without paying
+    ~4 s of torch and Lightning imports per run. Only process-level behaviour (signals, DDP
+    launchers, start-up time) needs a real subprocess."""
+    import contextlib
+    import io
+
+    from gan_cli import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["gan-run", *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            cli.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess(["gan-run", *args], code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
-def gan_run(tmp_path):
-    """Run the gan-run console script in tmp_path (so outputs/ lands there)."""
+def gan_run(tmp_path, monkeypatch):
+    """Run gan-run in tmp_path (so outputs/ lands there), in this process."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    return run_gan_run_in_process
+
+
+@pytest.fixture
+def gan_run_process(tmp_path):
+    """Run the installed gan-run console script as a subprocess in tmp_path."""
 
     def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
         return run_cli("gan-run", *args, cwd=tmp_path, **kwargs)

@@ -27,8 +27,8 @@ def load_ckpt(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def test_help_lists_every_group_and_option(gan_run, tmp_path):
-    result = gan_run("--help")
+def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
+    result = gan_run_process("--help")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "gan-run" in out
@@ -39,8 +39,8 @@ def test_help_lists_every_group_and_option(gan_run, tmp_path):
     assert not (tmp_path / "outputs").exists()
 
 
-def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run, tmp_path):
-    result = gan_run("--cfg", "job", "loss=wgan", "optim=rmsprop")
+def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run_process, tmp_path):
+    result = gan_run_process("--cfg", "job", "loss=wgan", "optim=rmsprop")
     assert result.returncode == 0, result.stderr
     assert "_target_: gan_cli.losses.WassersteinLoss" in result.stdout
     assert "clip_value: 0.01" in result.stdout
@@ -48,8 +48,8 @@ def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run, tmp_path):
     assert not (tmp_path / "outputs").exists()
 
 
-def test_wgan_rmsprop_smoke_run_writes_curves_clipped_checkpoint_and_summary(gan_run, tmp_path):
-    result = gan_run("loss=wgan", "optim=rmsprop", "trainer=smoke")
+def test_wgan_rmsprop_smoke_run_writes_curves_clipped_checkpoint_and_summary(gan_run_process, tmp_path):
+    result = gan_run_process("loss=wgan", "optim=rmsprop", "trainer=smoke")
     assert result.returncode == 0, result.stderr
     run = only_run_dir(tmp_path)
     assert "warning" not in result.stderr.lower()
@@ -139,45 +139,9 @@ def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
     assert samples.shape == (2500, 2) and np.isfinite(samples).all()
 
 
-@pytest.mark.parametrize(
-    "args, must_name",
-    [
-        (["ckpt_path=does/not/exist.ckpt"], "ckpt_path"),
-        (["trainer=gpu"], "no CUDA device"),
-        (["optim=adamw"], "adamw"),
-        (["loss.n_critic=0"], "loss.n_critic"),
-        (["steps=abc"], "steps"),
-        (["steps=0"], "steps"),
-        (["batch_size=0"], "batch_size"),
-        (["optim.lr=-1"], "optim.generator.lr"),
-        (["optim.discriminator.lr=abc"], "optim.discriminator.lr"),
-        (["log_every=0"], "log_every"),
-        (["loss=wgan", "loss.clip_value=-1"], "loss.clip_value"),
-    ],
-)
-def test_bad_input_gets_a_one_line_error_without_traceback(gan_run, tmp_path, args, must_name):
-    if "trainer=gpu" in args and torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
-    result = gan_run(*args, "trainer=smoke" if "trainer=gpu" not in args else "steps=1")
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr + result.stdout
-    assert must_name in result.stderr
-    # the run folder Hydra made is marked failed, never left looking like a finished run
-    for summary in (tmp_path / "outputs").rglob("summary.json"):
-        assert json.loads(summary.read_text())["status"] == "failed"
-
-
-def test_gan_sample_rejects_a_missing_or_foreign_checkpoint(tmp_path):
-    missing = run_cli("gan-sample", "nope.ckpt", cwd=tmp_path)
-    assert missing.returncode != 0 and "nope.ckpt" in missing.stderr and "Traceback" not in missing.stderr
-    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    junk = run_cli("gan-sample", "junk.ckpt", cwd=tmp_path)
-    assert junk.returncode != 0 and "junk.ckpt" in junk.stderr and "Traceback" not in junk.stderr
-
-
 @pytest.mark.parametrize("loss", ["gan", "wgan_gp"])
-def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run, tmp_path, loss):
-    result = gan_run("trainer=ddp_cpu", f"loss={loss}", "steps=4", "log_every=1", "model.hidden=[16]",
+def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run_process, tmp_path, loss):
+    result = gan_run_process("trainer=ddp_cpu", f"loss={loss}", "steps=4", "log_every=1", "model.hidden=[16]",
                      "batch_size=32", "hydra.run.dir=run")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -189,9 +153,9 @@ def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run, tmp_
     assert summary["status"] == "completed" and summary["steps"] == 4
 
 
-def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run, tmp_path):
+def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run_process, tmp_path):
     # trainer=ddp's strategy, on 2 CPU processes: Lightning re-runs gan-run for rank 1
-    result = gan_run("trainer=smoke", "steps=4", "trainer.devices=2",
+    result = gan_run_process("trainer=smoke", "steps=4", "trainer.devices=2",
                      "+trainer.strategy=ddp_find_unused_parameters_true", "hydra.run.dir=run")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -1,0 +1,163 @@
+"""Checks on the command line, before Hydra composes anything.
+
+Three mistakes that Hydra reports badly are caught here, each with one line:
+
+- an unknown option of a config group (``optim=adamw``): Hydra's message spans eleven lines;
+- an unknown key (``gan-run lr=1``): Hydra prints four lines about "struct" mode and no
+  hint; we name the nearest key that exists (``optim.lr``);
+- a run folder that cannot be created (``hydra.run.dir=/proc/x``): Hydra fails in
+  ``mkdir`` with a traceback.
+
+The known keys are read from the YAML files in conf/, so nothing here repeats the config.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from gan_cli.errors import GanRunError
+
+
+def _keys(node: object, prefix: str) -> Iterable[str]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "defaults" and not prefix:
+                continue
+            path = f"{prefix}.{k}" if prefix else str(k)
+            yield path
+            yield from _keys(v, path)
+
+
+def _package(text: str, group: str) -> str:
+    """Where a config file's keys land: its ``# @package`` header, or its group's path."""
+    for line in text.splitlines():
+        if line.startswith("# @package"):
+            package = line.split("@package", 1)[1].strip()
+            return "" if package == "_global_" else package.replace("_group_", group)
+        if line.strip() and not line.startswith("#"):
+            break
+    return group.replace("/", ".")
+
+
+def known_keys(conf_dir: Path) -> set[str]:
+    """Every key that some option of some config group can put in the composed config."""
+    keys: set[str] = set()
+    for path in conf_dir.rglob("*.yaml"):
+        relative = path.relative_to(conf_dir)
+        if relative.parts[0] == "hydra":  # hydra.* keys are Hydra's to check
+            continue
+        text = path.read_text()
+        group = "/".join(relative.parts[:-1])
+        package = _package(text, group) if group else ""
+        content = yaml.safe_load(text) or {}
+        keys.update(f"{package}.{k}" if package else k for k in _keys(content, ""))
+        if package:
+            keys.add(package)
+    return keys
+
+
+def config_groups(conf_dir: Path) -> set[str]:
+    return {str(p.relative_to(conf_dir)) for p in conf_dir.rglob("*") if p.is_dir()}
+
+
+def nearest_key(key: str, known: set[str]) -> str | None:
+    """The known key the user most likely meant: same last part (shortest path first), else
+    the closest spelling of the whole key or of its last part."""
+    last = key.rsplit(".", 1)[-1]
+    same_name = sorted((k for k in known if k.rsplit(".", 1)[-1] == last), key=lambda k: (k.count("."), k))
+    if same_name:
+        return same_name[0]
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    by_last = {}
+    for k in sorted(known, key=lambda k: (k.count("."), k)):
+        by_last.setdefault(k.rsplit(".", 1)[-1], k)
+    close = difflib.get_close_matches(last, sorted(by_last), n=1, cutoff=0.7)
+    return by_last[close[0]] if close else None
+
+
+def check_group_options(overrides: list, conf_dir: Path) -> None:
+    """Raise GanRunError for ``group=option`` where the group has no such option (Hydra's own
+    message says the same in eleven lines, with its search path)."""
+    groups = config_groups(conf_dir)
+    for override in overrides:
+        group = override.key_or_group
+        if group not in groups or group.startswith("hydra") or override.is_delete():
+            continue
+        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+        chosen = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+        for option in chosen:
+            if option is None:  # Hydra fails on this with a traceback
+                raise GanRunError(f"{group}=null: a config group takes an option name; available: "
+                                  f"{', '.join(options) or '(none)'} (to drop the group, write ~{group})")
+            if str(option) not in options:
+                raise GanRunError(f"{group}={option}: config group '{group}' has no option '{option}'; "
+                                  f"available: {', '.join(options) or '(none)'}")
+
+
+def check_keys(overrides: list, conf_dir: Path) -> None:
+    """Raise GanRunError for a ``key=value`` override whose key no config file defines."""
+    groups = config_groups(conf_dir)
+    candidates = [
+        o for o in overrides
+        if not (o.is_add() or o.is_force_add() or o.is_delete()) and o.package is None
+        and not o.key_or_group.startswith("hydra") and o.key_or_group not in groups
+    ]
+    if not candidates:
+        return
+    known = known_keys(conf_dir)
+    for override in candidates:
+        key = override.key_or_group
+        if key in known:
+            continue
+        guess = nearest_key(key, known)
+        hint = f"did you mean {guess}? " if guess else ""
+        raise GanRunError(
+            f"unknown key '{key}' in '{override.input_line}'; {hint}"
+            f"(`gan-run --cfg job` lists the keys; to add a new key write +{override.input_line})"
+        )
+
+
+def check_output_dir(key: str, value: str) -> None:
+    """Raise GanRunError if the run folder ``value`` cannot be created: make its fixed part
+    (the part before the first interpolation, such as ${now:...}) and write a file there."""
+    literal = value.split("${", 1)[0]
+    folder = Path(literal if literal.endswith("/") or "${" not in value else Path(literal).parent or ".")
+    try:
+        folder.expanduser().mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder.expanduser()):
+            pass
+    except OSError as e:
+        raise GanRunError(f"{key}={value}: cannot create the run folder in {folder}: {e.strerror}") from e
+
+
+def check_command_line(argv: list[str], conf_dir: Path) -> None:
+    """Run the checks above on gan-run's command line (flags are parsed as Hydra parses them)."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion:
+        return
+    try:
+        overrides = OverridesParser.create().parse_overrides(overrides=args.overrides)
+    except HydraException:
+        return  # a syntax error: Hydra's own message shows where
+    check_group_options(overrides, conf_dir)
+    check_keys(overrides, conf_dir)
+    if args.cfg:  # --cfg prints the config and creates no folder
+        return
+    dir_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"
+    given = [o for o in overrides if o.key_or_group == dir_key]
+    if given:
+        check_output_dir(dir_key, str(given[-1].value()))
+    else:
+        default = yaml.safe_load((conf_dir / "hydra" / "default.yaml").read_text())
+        check_output_dir(dir_key, default["sweep" if args.multirun else "run"]["dir"])
