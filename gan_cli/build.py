@@ -20,6 +20,8 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         return instantiate(node, **kwargs)
     except InstantiationException as e:
         cause = e.__cause__
+        if isinstance(cause, GanRunError):  # already one line naming the key (e.g. gan_cli.images' file checks)
+            raise cause from None
         if isinstance(cause, ValueError):  # our constructors' messages already name the key
             raise GanRunError(str(cause)) from e
         if isinstance(cause, TypeError):  # e.g. an unexpected keyword from a +key override
@@ -27,11 +29,14 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         raise GanRunError(f"{key}: {str(e).splitlines()[-1] if str(e) else e}") from e
 
 
+def build_networks(cfg: Any, dim: int, generator_offset: float = 0.0):
+    """G maps latent → ``dim``, D maps ``dim`` → 1 raw score."""
+    generator = build(cfg.model.generator, "model.generator", out_features=dim, output_offset=generator_offset)
+    discriminator = build(cfg.model.discriminator, "model.discriminator", in_features=dim)
+    return generator, discriminator
+
+
 def build_data_and_networks(cfg: Any):
-    """The dataset, then G and D sized for it: G maps latent → data dim, D maps data dim → 1."""
+    """The dataset, then G and D sized for it."""
     dataset = build(cfg.dataset, "dataset")
-    generator = build(
-        cfg.model.generator, "model.generator", out_features=dataset.dim, output_offset=dataset.generator_offset
-    )
-    discriminator = build(cfg.model.discriminator, "model.discriminator", in_features=dataset.dim)
-    return dataset, generator, discriminator
+    return (dataset, *build_networks(cfg, dataset.dim, dataset.generator_offset))

@@ -26,8 +26,11 @@ class Rule:
     nullable: bool = False  # null is accepted (turns the feature off)
     length: int | None = None  # the value is a list of this many numbers (None: a single number)
     each: bool = False  # the value is a non-empty list; the rule applies to every element
+    choices: tuple | None = None  # the only values accepted
 
     def accepted(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(map(str, self.choices))
         what = "an integer" if self.kind is int else "a finite float32 number"
         bounds = []
         if self.minimum is not None:
@@ -46,6 +49,8 @@ class Rule:
             return False
         if self.kind is int and not isinstance(value, int):
             return False
+        if self.choices is not None:
+            return value in self.choices
         if not math.isfinite(value) or (self.kind is float and abs(value) > FLOAT32_MAX):
             return False  # torch holds these values as float32: a larger one overflows there
         if self.minimum is not None and (value <= self.minimum if self.min_exclusive else value < self.minimum):
@@ -100,11 +105,20 @@ RULES = (
     Rule("dataset.offset", float),
     Rule("dataset.noise", float, 0),
     Rule("dataset.scale", float, 0, min_exclusive=True),
+    Rule("dataset.resolution", int, 1),
+    Rule("dataset.channels", int, choices=(1, 3)),
+    Rule("dataset.num_images", int, 1),
+    Rule("dataset.seed", int, 0, 2**32 - 1),
 )
 
 
 def check(cfg: DictConfig) -> None:
-    """Raise GanRunError for the first value that breaks a rule."""
+    """Raise GanRunError for a value the chosen options require but nobody set (``???``),
+    then for the first value that breaks a rule."""
+    missing = sorted(key for key in OmegaConf.missing_keys(cfg) if not key.startswith("hydra."))
+    if missing:
+        raise GanRunError(f"{missing[0]} has no value (??? in its config file); add {missing[0]}=... "
+                          "to the command line")
     for rule in RULES:
         try:
             value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)

@@ -7,7 +7,8 @@ points moving) and compared with as many fresh real samples:
 - ``eval/modes``, ``eval/high_quality_pct``, ``eval/mode_kl``: mode coverage on Gaussian-mixture
   data (ring, grid), the PacGAN/VEEGAN protocol of THEORY.md §4;
 - ``eval/wasserstein_exact``: the exact W1 distance between the two sample sets (1-D and 2-D data);
-- a figure of samples over the D/critic output, as a TensorBoard image and a PNG in ``figures/``.
+- a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
+  images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
 
 The random draws happen inside ``torch.random.fork_rng``, so evaluating does not change the
 training trajectory: a run with evaluation trains the same weights as one without.
@@ -36,6 +37,7 @@ class Evaluation(Callback):
         self.num_samples = int(num_samples)
         self.figures_dir = Path(figures_dir) if figures_dir else None
         self.seed = int(seed)
+        self.grid_size = 64  # images per sample grid (8 × 8)
         self._evaluated_at: int | None = None
         self.best: dict[str, float] = {}
 
@@ -80,6 +82,20 @@ class Evaluation(Callback):
         trainer.callback_metrics.update({f"best/{k}": torch.tensor(v) for k, v in self.best.items()})
         if self.figures_dir is not None and real.shape[1] <= 2:
             self.figure(trainer, pl_module, real, fake, step)
+        image_shape = getattr(pl_module.dataset, "image_shape", None)
+        if self.figures_dir is not None and image_shape is not None:
+            self.sample_grid(trainer, fake[:self.grid_size], image_shape, step)
+
+    def sample_grid(self, trainer, fake, image_shape, step: int) -> None:
+        """Generated images from the fixed noise: the same latent vectors at every evaluation."""
+        from gan_cli import figures
+
+        grid = figures.image_grid(fake, image_shape)
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        figures.save_image(grid, self.figures_dir / f"step_{step:06d}.png")
+        for logger in trainer.loggers:
+            if isinstance(logger, pl.loggers.TensorBoardLogger):
+                logger.experiment.add_image("samples", grid, global_step=step, dataformats="HWC")
 
     def figure(self, trainer, pl_module, real, fake, step: int) -> None:
         import matplotlib.pyplot as plt

@@ -73,3 +73,27 @@ def densities_1d(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def image_grid(samples: Tensor, image_shape: tuple[int, int, int], columns: int = 8, padding: int = 2) -> np.ndarray:
+    """Flattened images in [-1, 1] (n × C·H·W) as one H×W×C uint8 picture, ``columns`` per row,
+    with a ``padding``-pixel border between them (torchvision's make_grid, which has no CPU
+    build here)."""
+    c, h, w = image_shape
+    images = ((samples.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    images = images.reshape(-1, c, h, w).transpose(0, 2, 3, 1)  # n × H × W × C
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    grid = np.zeros((rows * (h + padding) + padding, columns * (w + padding) + padding, c), dtype=np.uint8)
+    for i, image in enumerate(images):
+        top, left = padding + (i // columns) * (h + padding), padding + (i % columns) * (w + padding)
+        grid[top:top + h, left:left + w] = image
+    return grid
+
+
+def save_image(picture: np.ndarray, path) -> None:
+    """An H×W×C uint8 array as a PNG (one channel: grey)."""
+    from PIL import Image
+
+    Image.fromarray(picture[..., 0] if picture.shape[2] == 1 else picture).save(path)

@@ -139,6 +139,9 @@ class GANModule(pl.LightningModule):
         checkpoint["gan_run"] = {
             "generator_step": self.generator_step,
             "config": self.run_config,
+            # what gan-sample needs to rebuild G without reading the dataset
+            "data": {"dim": self.dataset.dim, "generator_offset": self.dataset.generator_offset,
+                     "image_shape": list(getattr(self.dataset, "image_shape", None) or []) or None},
             "rng": {
                 "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],

@@ -1,6 +1,7 @@
 """Console entry point ``gan-sample``: draw samples from a trained generator.
 
     gan-sample outputs/runs/<run>/checkpoints/last.ckpt --num 2500 --out samples.npy
+    gan-sample outputs/runs/<run>/checkpoints/last.ckpt --num 64 --out grid.png    (image data)
 
 The checkpoint carries the composed config, so the generator is rebuilt exactly as it was
 trained; only its weights are read (``weights_only=True``: no code is unpickled).
@@ -17,40 +18,46 @@ from pathlib import Path
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="gan-sample",
-        description="Draw samples from the generator in a gan-run checkpoint and save them as a .npy array.",
+        description="Draw samples from the generator in a gan-run checkpoint and save them as a .npy array "
+                    "(N × data dimension), or, for a model trained on images, as a .png grid.",
     )
     parser.add_argument("checkpoint", help="a gan-run checkpoint, e.g. outputs/runs/<run>/checkpoints/last.ckpt")
     parser.add_argument("--num", type=int, default=2500, help="number of samples (default: 2500)")
-    parser.add_argument("--out", default="samples.npy", help="output file, .npy (default: samples.npy)")
+    parser.add_argument("--out", default="samples.npy",
+                        help="output file: .npy, or .png for image models (default: samples.npy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the latent noise (default: 0)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f"--num must be >= 1, got {args.num}")
-    if Path(args.out).suffix != ".npy":
-        parser.error(f"--out must end in .npy, got {args.out}")
+    if Path(args.out).suffix not in (".npy", ".png"):
+        parser.error(f"--out must end in .npy or .png, got {args.out}")
     return args
 
 
 def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
-    """Rebuild the generator of a gan-run checkpoint; returns (generator, config)."""
+    """Rebuild the generator of a gan-run checkpoint; returns (generator, image shape or None)."""
     from omegaconf import OmegaConf
 
-    from gan_cli.build import build_data_and_networks
+    from gan_cli.build import build_data_and_networks, build_networks
     from gan_cli.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     path = Path(checkpoint_path)
     checkpoint = read_checkpoint(path, key="checkpoint", map_location=device)
     cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
-    _, generator, _ = build_data_and_networks(cfg)
+    data = checkpoint["gan_run"].get("data")
+    if data:  # the data's shape travels in the checkpoint: no dataset files needed here
+        generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]))
+    else:  # checkpoints written before the shape was stored
+        _, generator, _ = build_data_and_networks(cfg)
     prefix = "generator."
     weights = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     try:
         generator.load_state_dict(weights)
     except RuntimeError as e:
         raise GanRunError(f"checkpoint: {path}: generator weights do not fit its config: {str(e).splitlines()[0]}")
-    return generator.to(device).eval(), cfg
+    return generator.to(device).eval(), (data or {}).get("image_shape")
 
 
 def check_device(name: str) -> None:
@@ -75,21 +82,30 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         check_device(args.device)
-        generator, _ = load_generator(args.checkpoint, args.device)
+        generator, image_shape = load_generator(args.checkpoint, args.device)
+        out = Path(args.out)
+        if out.suffix == ".png" and not image_shape:
+            raise GanRunError(f"--out {out}: a .png grid needs a model trained on images; this one makes "
+                              f"{generator.out_features}-dimensional points: use --out samples.npy")
         torch.manual_seed(args.seed)
         with torch.no_grad():
             z = torch.randn(args.num, generator.in_features, device=args.device)
-            samples = generator(z).float().cpu().numpy()
-        out = Path(args.out)
+            samples = generator(z).float().cpu()
         out.parent.mkdir(parents=True, exist_ok=True)
-        np.save(out, samples)
+        if out.suffix == ".png":
+            from gan_cli.figures import image_grid, save_image
+
+            save_image(image_grid(samples, tuple(image_shape)), out)
+        else:
+            np.save(out, samples.numpy())
     except GanRunError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:
         print(f"error: --out {args.out}: {e.strerror}", file=sys.stderr)
         sys.exit(2)
-    print(f"wrote {samples.shape[0]} samples of dimension {samples.shape[1]} to {out}")
+    what = "images" if out.suffix == ".png" else f"samples of dimension {samples.shape[1]}"
+    print(f"wrote {samples.shape[0]} {what} to {out}")
 
 
 if __name__ == "__main__":

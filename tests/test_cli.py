@@ -34,7 +34,7 @@ def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
     assert "gan-run" in out
     assert "loss: gan, gan_minimax, hinge, lsgan, wgan, wgan_gp" in out
     assert "optim: adam, rmsprop, sgd" in out
-    assert "dataset: gaussian1d, grid, ring, swissroll" in out
+    assert "dataset: cifar10, gaussian1d, grid, image_folder, mnist, ring, shapes, swissroll" in out
     assert "trainer: cpu, ddp, ddp_cpu, gpu, smoke" in out
     assert not (tmp_path / "outputs").exists()
 
@@ -137,6 +137,24 @@ def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
     assert result.returncode == 0, result.stderr
     samples = np.load(tmp_path / "samples.npy")
     assert samples.shape == (2500, 2) and np.isfinite(samples).all()
+
+
+def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, tmp_path):
+    result = gan_run("dataset=shapes", "dataset.num_images=256", "dataset.resolution=16", "trainer=smoke",
+                     "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "run"
+    assert "samples" in images(run)
+    grid = run / "figures" / "step_000010.png"
+    from PIL import Image
+
+    with Image.open(grid) as picture:  # 8 × 8 images of 16 px with 2 px borders
+        assert picture.size == (8 * 18 + 2, 8 * 18 + 2) and picture.mode == "RGB"
+    out = run_cli("gan-sample", str(run / "checkpoints" / "last.ckpt"), "--num", "16", "--out", "grid.png",
+                  cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with Image.open(tmp_path / "grid.png") as picture:  # 8 per row, 2 rows
+        assert picture.size == (8 * 18 + 2, 2 * 18 + 2)
 
 
 @pytest.mark.parametrize("loss", ["gan", "wgan_gp"])

@@ -88,6 +88,14 @@ def test_unwritable_output_folder(gan_run, tmp_path):
     assert_clean_error(result, "hydra.run.dir=a_file/run", "cannot create the run folder")
 
 
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10", "image_folder"])
+def test_dataset_path_missing_unset_or_not_a_folder(gan_run, tmp_path, dataset):
+    assert_clean_error(gan_run(*SMOKE, f"dataset={dataset}"), "dataset.path has no value")
+    assert_clean_error(gan_run(*SMOKE, f"dataset={dataset}", "dataset.path=nowhere"), "dataset.path=nowhere")
+    (tmp_path / "a_file").write_text("")
+    assert_clean_error(gan_run(*SMOKE, f"dataset={dataset}", "dataset.path=a_file"), "dataset.path=a_file")
+
+
 def test_gpu_trainer_without_cuda(gan_run):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
