@@ -22,8 +22,8 @@ def console_script(name: str) -> str:
 
 
 def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("HYDRA_FULL_ERROR", None)
+    # the caller's HYDRA_FULL_ERROR would change what users see; a test may set it on purpose
+    full_env = {**{k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}, **(env or {})}
     return subprocess.run(
         [console_script(name), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
     )

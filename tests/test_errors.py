@@ -63,6 +63,8 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["loss=wgan", "loss.clip_value=-0.01"], ["loss.clip_value=-0.01", "or null"]),
         (["loss=wgan_gp", "loss.gp_weight=-10"], ["loss.gp_weight=-10"]),
         (["eval_every=-1"], ["eval_every=-1"]),
+        (["log_every=0"], ["log_every=0"]),
+        (["dataset=shapes", "dataset.channels=2"], ["dataset.channels=2", "one of 1, 3"]),
         (["model.hidden=[64,0]"], ["model.hidden"]),
         (["dataset.std=0"], ["dataset.std=0"]),
     ],
@@ -74,6 +76,13 @@ def test_bad_value_gets_one_line_naming_the_key(gan_run, tmp_path, args, must_na
     # a run folder, if one was made, is marked failed: it never looks like a finished run
     for summary in summaries(tmp_path):
         assert summary["status"] == "failed" and summary["error"]
+
+
+def test_full_traceback_only_with_hydra_full_error(tmp_path):
+    quiet = run_cli("gan-run", "steps=0", cwd=tmp_path)
+    loud = run_cli("gan-run", "steps=0", cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert "Traceback" not in quiet.stderr and quiet.returncode == 2
+    assert "Traceback" in loud.stderr and "GanRunError: steps=0" in loud.stderr and loud.returncode != 0
 
 
 def test_bad_value_fails_before_any_training_starts(gan_run, tmp_path):
