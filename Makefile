@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # a looser spec would pull several GB of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install run smoke test test-fast tensorboard clean
+.PHONY: install run smoke test test-fast tensorboard clean bench
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ smoke: install        ## seconds on a CPU
 
 test: install         ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest -q
+
+bench: install        ## start-up times, then the training loop vs plain torch (10-15 min on 2 cores)
+	$(BIN)/python bench/startup.py $(STARTUP_ARGS)
+	$(BIN)/python bench/overhead.py $(OVERHEAD_ARGS)
 
 tensorboard: install
 	$(BIN)/tensorboard --logdir outputs/

@@ -192,6 +192,7 @@ class WassersteinLoss(AdversarialLoss):
         self.n_critic_warmup = int(n_critic_warmup) if n_critic_warmup else None
         self.warmup_steps = int(warmup_steps)
         self.warmup_every = int(warmup_every)
+        self._clipped: tuple[nn.Module, list[Tensor]] | None = None
 
     def critic_steps(self, generator_step: int) -> int:
         if self.n_critic_warmup is not None and (
@@ -213,7 +214,9 @@ class WassersteinLoss(AdversarialLoss):
         # all parameters instead of a Python loop.
         if self.clip_value is None:
             return
-        params = [p for p in discriminator.parameters()]
+        if self._clipped is None or self._clipped[0] is not discriminator:  # list once, not per step
+            self._clipped = (discriminator, list(discriminator.parameters()))
+        params = self._clipped[1]
         torch._foreach_clamp_min_(params, -self.clip_value)
         torch._foreach_clamp_max_(params, self.clip_value)
 

@@ -68,6 +68,7 @@ class GANModule(pl.LightningModule):
         self.run_config = run_config or {}
         self.generator_step = 0
         self._rng_to_restore: dict[str, Any] | None = None
+        self._discriminator_params: list[nn.Parameter] | None = None
 
     # ---- Lightning plumbing -------------------------------------------------------------
     def configure_optimizers(self):
@@ -79,6 +80,14 @@ class GANModule(pl.LightningModule):
     def train_dataloader(self):
         return GeneratorSteps()
 
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        # The "batch" is only the generator step's index (GeneratorSteps): real data is sampled
+        # on the device inside training_step, so Lightning's recursive move-to-device walk,
+        # paid once per generator step, is skipped. Anything else goes the usual way.
+        if isinstance(batch, int):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def sample_noise(self, n: int) -> Tensor:
         return torch.randn(n, self.generator.in_features, device=self.device)
 
@@ -88,32 +97,41 @@ class GANModule(pl.LightningModule):
         log_now = (self.generator_step + 1) % self.log_every == 0 or self.generator_step + 1 >= self.steps
         n = self.batch_size
 
-        # k D/critic updates, each on a fresh real batch
+        # k D/critic updates, each on a fresh real batch. G is not in this graph (the fakes are
+        # drawn under no_grad), so no toggling is needed: D's backward touches only D.
         for _ in range(self.loss.critic_steps(self.generator_step)):
             real = self.dataset.sample(n, device=self.device)
             with torch.no_grad():
                 fake = self.generator(self.sample_noise(n))
-            with self.toggled_optimizer(opt_d):
-                d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
-                opt_d.zero_grad(set_to_none=True)
-                self.manual_backward(d_out.loss)
-                opt_d.step()
+            d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_out.loss)
+            opt_d.step()
             self.loss.after_discriminator_step(self.discriminator)  # WGAN: clip to [-c, c]
         if log_now:
             d_grad_norm = gradient_norm(self.discriminator)
 
-        # one generator update
-        with self.toggled_optimizer(opt_g):
-            g_loss = self.loss.generator_loss(self.discriminator(self.generator(self.sample_noise(n))))
-            opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(g_loss)
-            opt_g.step()
+        # one generator update, through a frozen D: its weights need no gradient here (the WGAN
+        # reference code's requires_grad=False). A cached parameter list instead of
+        # Lightning's toggle_optimizer, which rebuilds a dict over every parameter per call.
+        self._set_discriminator_trainable(False)
+        g_loss = self.loss.generator_loss(self.discriminator(self.generator(self.sample_noise(n))))
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self._set_discriminator_trainable(True)
         self.generator_step += 1
 
         if log_now:
             self._log_step(d_out, g_loss, d_grad_norm, gradient_norm(self.generator))
         if self.generator_step >= self.steps:
             self.trainer.should_stop = True
+
+    def _set_discriminator_trainable(self, trainable: bool) -> None:
+        if self._discriminator_params is None:
+            self._discriminator_params = list(self.discriminator.parameters())
+        for p in self._discriminator_params:
+            p.requires_grad_(trainable)
 
     def metric_tags(self) -> list[str]:
         """The TensorBoard tags this module logs, for the HPARAMS tab's columns."""
