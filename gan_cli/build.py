@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Sequence
 from typing import Any
 
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 
 from gan_cli.errors import GanRunError
 
@@ -29,14 +31,54 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         raise GanRunError(f"{key}: {str(e).splitlines()[-1] if str(e) else e}") from e
 
 
-def build_networks(cfg: Any, dim: int, generator_offset: float = 0.0):
-    """G maps latent → ``dim``, D maps ``dim`` → 1 raw score."""
-    generator = build(cfg.model.generator, "model.generator", out_features=dim, output_offset=generator_offset)
-    discriminator = build(cfg.model.discriminator, "model.discriminator", in_features=dim)
+IMAGE_DATASETS = "dataset=shapes, mnist, cifar10 or image_folder"
+
+
+def takes_image_shape(node: Any) -> bool:
+    """Whether the network that ``node`` builds declares an ``image_shape`` parameter.
+
+    That is how a config asks for the data's (C, H, W) (the DCGAN networks) rather than its
+    flat dimension (``MLP``): the YAML stays free of shapes, the class signature says it.
+    """
+    target = node.get("_target_") if hasattr(node, "get") else None
+    if not isinstance(target, str):
+        return False
+    try:
+        obj = get_object(target)
+        return "image_shape" in inspect.signature(obj).parameters
+    except Exception:  # an unknown or odd target: build() reports it with the key
+        return False
+
+
+def build_networks(cfg: Any, dim: int, generator_offset: float = 0.0, image_shape: Sequence[int] | None = None):
+    """G maps latent → ``dim``, D maps ``dim`` → 1 raw score; both see flat n × ``dim`` tensors.
+
+    A network whose constructor has an ``image_shape`` parameter (``model=dcgan``) is given
+    ``image_shape=(C, H, W)`` instead of ``out_features``/``output_offset`` (G) or
+    ``in_features`` (D), and needs image data: ``image_shape`` None (a toy dataset) is a
+    one-line error.
+    """
+    shape = tuple(int(s) for s in image_shape) if image_shape else None
+
+    def data_kwargs(node: Any, key: str, flat: dict[str, Any]) -> dict[str, Any]:
+        if not takes_image_shape(node):
+            return flat
+        if shape is None:
+            name = str(node.get("_target_")).rsplit(".", 1)[-1]
+            raise GanRunError(f"{key}: {name} needs image data ({IMAGE_DATASETS}); this dataset gives "
+                              f"{dim}-dimensional points, not images")
+        return {"image_shape": shape}
+
+    generator = build(cfg.model.generator, "model.generator",
+                      **data_kwargs(cfg.model.generator, "model.generator",
+                                    {"out_features": dim, "output_offset": generator_offset}))
+    discriminator = build(cfg.model.discriminator, "model.discriminator",
+                          **data_kwargs(cfg.model.discriminator, "model.discriminator", {"in_features": dim}))
     return generator, discriminator
 
 
 def build_data_and_networks(cfg: Any):
     """The dataset, then G and D sized for it."""
     dataset = build(cfg.dataset, "dataset")
-    return (dataset, *build_networks(cfg, dataset.dim, dataset.generator_offset))
+    image_shape = getattr(dataset, "image_shape", None)  # images only: the toy datasets have none
+    return (dataset, *build_networks(cfg, dataset.dim, dataset.generator_offset, image_shape))

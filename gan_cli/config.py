@@ -82,6 +82,7 @@ RULES = (
     Rule("checkpoint_every", int, 0),
     Rule("model.latent_dim", int, 1),
     Rule("model.hidden", int, 1, each=True),
+    Rule("model.width", int, 1),
     Rule("loss.n_critic", int, 1),
     Rule("loss.clip_value", float, 0, min_exclusive=True, nullable=True),
     Rule("loss.gp_weight", float, 0),

@@ -69,6 +69,19 @@ class Evaluation(Callback):
         self._evaluated_at = step
         if not trainer.is_global_zero:
             return
+        # eval mode: batch-norm layers use their running statistics and, above all, do not
+        # update them from the evaluation batches, so evaluating leaves the model untouched
+        networks = (pl_module.generator, pl_module.discriminator)
+        modes = [net.training for net in networks]
+        for net in networks:
+            net.eval()
+        try:
+            self._evaluate(trainer, pl_module, step)
+        finally:
+            for net, mode in zip(networks, modes):
+                net.train(mode)
+
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         real, fake = self._draw(pl_module)
         check_finite(step, {"generator output": fake})  # the metrics would fail on NaN samples
         metrics = self.metrics(pl_module, real, fake)

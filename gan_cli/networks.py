@@ -66,3 +66,167 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+# --------------------------------------------------------------------------------------------
+# DCGAN (Radford, Metz & Chintala 2016): convolutional G and D for image data
+
+#: image side → side of the first feature map; every layer after it doubles (G) or halves (D)
+DCGAN_START = {28: 7, 32: 4, 64: 4}
+DCGAN_NORMS = ("batch", "layer", "none")
+
+
+def _dcgan_shape(image_shape: Sequence[int], key: str) -> tuple[int, int, int]:
+    """``image_shape`` as (C, H, W), checked: square, of a supported side."""
+    try:
+        c, h, w = (int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: image_shape {image_shape!r} is not accepted; "
+                         "accepted: (channels, height, width)") from None
+    if c < 1:
+        raise ValueError(f"{key}: {c} image channels are not supported; accepted: 1 or more")
+    supported = ", ".join(map(str, DCGAN_START))
+    if h != w:
+        raise ValueError(f"{key}: images of {h}×{w} pixels are not supported; "
+                         f"accepted: square images of side {supported}")
+    if h not in DCGAN_START:
+        raise ValueError(f"{key}: resolution {h} is not supported; accepted: {supported}")
+    return c, h, w
+
+
+def _check_width(width: object, key: str) -> int:
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"{key}.width={width!r} is not accepted; accepted: an integer >= 1")
+    return width
+
+
+def _dcgan_layers(resolution: int) -> int:
+    """Number of stride-2 layers between the first (or last) feature map and the image."""
+    return (resolution // DCGAN_START[resolution]).bit_length() - 1
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The paper's initialisation: every (transposed) conv and linear weight from N(0, 0.02),
+    normalisation scales from N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """The DCGAN generator: z → image, flattened to n × C·H·W in [-1, 1].
+
+    z (``latent_dim``) is projected by a transposed convolution from 1×1 to the first feature
+    map, then every stride-2 transposed convolution (kernel 4) doubles the side and halves the
+    number of feature maps, each followed by BatchNorm and ReLU; the last one maps to C
+    channels, followed by Tanh (no BatchNorm there, as in the paper). Feature maps per side:
+
+    - 64: 4×4 (8w) → 8×8 (4w) → 16×16 (2w) → 32×32 (w) → 64×64 (C)   (the paper's figure 1 with w = 128)
+    - 32: 4×4 (4w) → 8×8 (2w) → 16×16 (w) → 32×32 (C)
+    - 28: 7×7 (2w) → 14×14 (w) → 28×28 (C)   (MNIST: the projection goes to 7×7 instead of 4×4)
+
+    where w = ``width``. Other resolutions raise ValueError (``dataset.resolution`` can resize
+    any image dataset to one of these).
+
+    Args:
+        image_shape: (C, H, W) of the data, filled in by ``gan_cli.build`` from the dataset.
+        latent_dim: dimension of z.
+        width: w, the number of feature maps at the highest resolution (paper: 64 or 128).
+
+    Like ``MLP``, exposes ``in_features`` (latent dim) and ``out_features`` (C·H·W).
+    """
+
+    def __init__(self, image_shape: Sequence[int], latent_dim: int = 100, width: int = 64) -> None:
+        super().__init__()
+        c, h, w = _dcgan_shape(image_shape, "model.generator")
+        width = _check_width(width, "model.generator")
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"model.generator.latent_dim={latent_dim!r} is not accepted; accepted: an integer >= 1")
+        self.image_shape = (c, h, w)
+        self.in_features = latent_dim
+        self.out_features = c * h * w
+        n = _dcgan_layers(h)
+        channels = width * 2 ** (n - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, channels, DCGAN_START[h], 1, 0, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(True),
+        ]
+        for _ in range(n - 1):
+            layers += [
+                nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(channels // 2),
+                nn.ReLU(True),
+            ]
+            channels //= 2
+        layers += [nn.ConvTranspose2d(channels, c, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.reshape(z.shape[0], self.in_features, 1, 1)).flatten(1)
+
+
+class DCGANDiscriminator(nn.Module):
+    """The DCGAN discriminator (or WGAN critic): flat images n × C·H·W → raw score n × 1.
+
+    The input is reshaped to n×C×H×W; every stride-2 convolution (kernel 4) halves the side and
+    doubles the number of feature maps, followed by normalisation (none on the first layer, as
+    in the paper) and LeakyReLU(0.2); a last convolution over the whole 4×4 (7×7 at 28) map
+    gives one raw score per image, with no sigmoid (GAN losses apply it inside the loss).
+    The mirror of ``DCGANGenerator``: at 32, 32×32 (C) → 16×16 (w) → 8×8 (2w) → 4×4 (4w) → 1.
+
+    ``norm``:
+
+    - ``batch``: BatchNorm2d, as in the paper. Each score then depends on the other images of
+      its batch (in training mode). That is wrong for WGAN-GP: its gradient penalty constrains
+      ‖∇_x̂ f(x̂)‖ per sample, which assumes f(x̂) depends on x̂ alone (Gulrajani et al. 2017, §4,
+      "No critic batch normalization"). Use ``layer`` or ``none`` with ``loss=wgan_gp``.
+    - ``layer``: GroupNorm(1, channels): each image normalised over its own C, H, W with a
+      per-channel scale and shift (layer normalisation, what the WGAN-GP paper recommends).
+    - ``none``: no normalisation.
+
+    Args:
+        image_shape: (C, H, W) of the data, filled in by ``gan_cli.build`` from the dataset.
+        width: w, the number of feature maps of the first layer (paper: 64 or 128).
+        norm: one of ``DCGAN_NORMS``.
+    """
+
+    def __init__(self, image_shape: Sequence[int], width: int = 64, norm: str = "batch") -> None:
+        super().__init__()
+        c, h, w = _dcgan_shape(image_shape, "model.discriminator")
+        width = _check_width(width, "model.discriminator")
+        if norm not in DCGAN_NORMS:
+            raise ValueError(f"model.discriminator.norm={norm!r} is not supported; accepted: {', '.join(DCGAN_NORMS)}")
+        self.image_shape = (c, h, w)
+        self.in_features = c * h * w
+        self.out_features = 1
+        self.norm = norm
+        # LeakyReLU not in place: the WGAN-GP penalty differentiates through D twice
+        layers: list[nn.Module] = [nn.Conv2d(c, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+        channels = width
+        for _ in range(_dcgan_layers(h) - 1):
+            layers += [
+                nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=norm == "none"),
+                self._norm(channels * 2),
+                nn.LeakyReLU(0.2),
+            ]
+            channels *= 2
+        layers.append(nn.Conv2d(channels, 1, DCGAN_START[h], 1, 0))
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def _norm(self, channels: int) -> nn.Module:
+        if self.norm == "batch":
+            return nn.BatchNorm2d(channels)
+        if self.norm == "layer":
+            return nn.GroupNorm(1, channels)
+        return nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(x.shape[0], *self.image_shape)).reshape(x.shape[0], 1)

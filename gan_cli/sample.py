@@ -48,7 +48,7 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
     cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
     data = checkpoint["gan_run"].get("data")
     if data:  # the data's shape travels in the checkpoint: no dataset files needed here
-        generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]))
+        generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]), data.get("image_shape"))
     else:  # checkpoints written before the shape was stored
         _, generator, _ = build_data_and_networks(cfg)
     prefix = "generator."
