@@ -28,6 +28,7 @@ from gan_cli.metrics import mode_coverage, wasserstein_exact
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
+CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 
 class Evaluation(Callback):
@@ -38,6 +39,7 @@ class Evaluation(Callback):
         self.figures_dir = Path(figures_dir) if figures_dir else None
         self.seed = int(seed)
         self.grid_size = 64  # images per sample grid (8 × 8)
+        self._pairs: list[tuple[float, float]] = []  # (critic/wasserstein_estimate, eval/wasserstein_exact)
         self._evaluated_at: int | None = None
         self.best: dict[str, float] = {}
 
@@ -61,6 +63,23 @@ class Evaluation(Callback):
         if real.shape[1] <= 2:
             out["eval/wasserstein_exact"] = wasserstein_exact(real.cpu(), fake.cpu())
         return out
+
+    def track_correlation(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                          metrics: dict[str, float]) -> dict[str, float]:
+        """The WGAN claim that the critic's loss tracks sample quality, as one number: the
+        Spearman rank correlation, over the evaluations so far, between the training curve
+        ``critic/wasserstein_estimate`` (its last logged value) and ``eval/wasserstein_exact``.
+        Rank-based, because the estimate is W1 only up to the critic's Lipschitz constant K."""
+        estimate = trainer.callback_metrics.get(f"{pl_module.loss.role}/wasserstein_estimate")
+        if estimate is None or "eval/wasserstein_exact" not in metrics:
+            return {}
+        self._pairs.append((float(estimate), metrics["eval/wasserstein_exact"]))
+        if len(self._pairs) < 3:
+            return {}
+        from scipy.stats import spearmanr
+
+        rho = spearmanr(*zip(*self._pairs)).statistic
+        return {CORRELATION_TAG: float(rho)} if rho == rho else {}  # NaN when a series is constant
 
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = pl_module.generator_step
@@ -90,6 +109,7 @@ class Evaluation(Callback):
         for tag, value in metrics.items():
             better = max if tag in HIGHER_IS_BETTER else min
             self.best[tag] = better(self.best.get(tag, value), value)
+        metrics.update(self.track_correlation(trainer, pl_module, metrics))
         # the run summary reads these, also from spawned DDP workers
         trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
         trainer.callback_metrics.update({f"best/{k}": torch.tensor(v) for k, v in self.best.items()})

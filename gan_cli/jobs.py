@@ -116,6 +116,7 @@ def metrics_of(summary: dict[str, Any]) -> dict[str, float | str]:
     """Final values under their tag, best eval values under ``best <tag>``."""
     metrics: dict[str, float | str] = dict(summary.get("final") or {})
     metrics.update({BEST_PREFIX + tag: value for tag, value in (summary.get("best") or {}).items()})
+    metrics.update({"correlation/" + name: value for name, value in (summary.get("correlation") or {}).items()})
     return metrics
 
 

@@ -26,7 +26,7 @@ from gan_cli.jobs import BEST_PREFIX, Job, find_jobs
 # The protocol metrics are what compare jobs trained with different losses: the loss values
 # themselves are on different scales (a JS estimate vs a Wasserstein estimate), and the
 # gradient norms and scores are diagnostics for one run's curves, not for a ranking.
-DEFAULT_METRICS = "eval/*,best eval/*"
+DEFAULT_METRICS = "eval/*,best eval/*,correlation/*"
 
 DESCRIPTION = """\
 Tabulate the jobs of a gan-run sweep (outputs/multiruns/<timestamp>) or a folder of
@@ -42,7 +42,8 @@ metric names:
   the best value of an eval/* metric during training is "best eval/..." (best eval/modes).
 
 default metrics ("{DEFAULT_METRICS}"):
-  the evaluation metrics, final and best, side by side: they are comparable across losses and
+  the evaluation metrics, final and best, side by side, and the correlation/* figures (WGAN runs:
+  Spearman of the critic's estimate against the exact W1): they are comparable across losses and
   optimizers, unlike the losses. If no job has eval metrics, every metric is shown.
   --metrics '*' shows every metric.
 

@@ -78,7 +78,8 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
 
 
 def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """(last value of every curve, best eval/* so far, generator step of the last logged point).
+    """(last value of every curve and correlation/*, best eval/* so far, generator step of the
+    last logged point).
 
     Read from callback_metrics, which Lightning also carries back from spawned DDP workers
     (the parent's module never trained there)."""
@@ -165,7 +166,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
-        summary.write(status="completed", steps=steps, final=final, best=best)
+        correlation = {k[len("correlation/"):]: final.pop(k) for k in list(final) if k.startswith("correlation/")}
+        summary.write(status="completed", steps=steps, final=final, best=best, correlation=correlation)
     except BaseException as e:
         error = as_run_error(e, trainer, module, checkpoint, overrides)
         fields: dict[str, Any] = {"status": error.status if error else "failed",

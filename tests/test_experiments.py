@@ -1,0 +1,73 @@
+"""The experiment presets (conf/experiment/): each runs under trainer=smoke, and the numbers
+they exist for land in summary.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import scalars
+
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "experiment").glob("*.yaml"))
+
+
+def test_there_are_presets():
+    assert {"mode_collapse", "wgan_paper"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_preset_runs_under_smoke_as_the_sweep_it_documents(gan_run, tmp_path, experiment):
+    result = gan_run("-m", f"experiment={experiment}", "trainer=smoke", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert jobs
+    for job in jobs:
+        summary = json.loads((job / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["steps"] == 10  # smoke wins over the preset
+
+
+def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path):
+    assert gan_run("-m", "experiment=mode_collapse", "trainer=smoke", "hydra.sweep.dir=sweep").returncode == 0
+    overrides = [json.loads((tmp_path / "sweep" / str(i) / "summary.json").read_text())["overrides"] for i in (0, 1)]
+    assert ["loss=gan" in o for o in overrides] == [True, False]
+    assert "loss=wgan_gp" in overrides[1]
+    config = (tmp_path / "sweep" / "0" / ".hydra" / "config.yaml").read_text()
+    assert "gan_cli.data.grid" in config
+
+
+def test_wgan_paper_records_the_spearman_correlation_of_the_critic_estimate(gan_run, tmp_path):
+    # evaluate every 2 of 12 steps: 6 points for the rank correlation
+    result = gan_run("experiment=wgan_paper", "trainer=smoke", "steps=12", "eval_every=2", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    rho = summary["correlation"]["spearman_wasserstein_estimate_vs_exact"]
+    assert -1.0 <= rho <= 1.0
+    # the warm-up of the reference code: 100 critic steps for the first 25 generator steps
+    config = (tmp_path / "run" / ".hydra" / "config.yaml").read_text()
+    assert "n_critic_warmup: 100" in config and "_target_: torch.optim.RMSprop" in config
+    assert "critic/wasserstein_estimate" in scalars(tmp_path / "run")
+
+
+def test_spearman_is_the_rank_correlation_of_the_two_series():
+    from gan_cli.evaluation import Evaluation
+
+    class Trainer:  # the two attributes track_correlation reads
+        def __init__(self):
+            self.callback_metrics = {}
+
+    class Module:
+        class loss:
+            role = "critic"
+
+    evaluation, trainer = Evaluation(every_n_steps=1), Trainer()
+    out = {}
+    # the estimate falls as the exact distance falls, but not linearly: rank correlation 1
+    for estimate, exact in [(8.0, 3.0), (4.0, 2.0), (1.0, 1.5), (0.5, 0.2)]:
+        trainer.callback_metrics["critic/wasserstein_estimate"] = estimate
+        out = evaluation.track_correlation(trainer, Module, {"eval/wasserstein_exact": exact})
+    assert out == {"correlation/spearman_wasserstein_estimate_vs_exact": pytest.approx(1.0)}
+    trainer.callback_metrics["critic/wasserstein_estimate"] = 9.0  # now one pair out of order
+    out = evaluation.track_correlation(trainer, Module, {"eval/wasserstein_exact": 0.1})
+    assert out["correlation/spearman_wasserstein_estimate_vs_exact"] < 1.0
