@@ -18,7 +18,7 @@ from gan_cli.errors import GanRunError
 @dataclass(frozen=True)
 class Rule:
     key: str
-    kind: type  # int or float
+    kind: type  # int, float or bool
     minimum: float | None = None
     maximum: float | None = None
     min_exclusive: bool = False  # the minimum itself is not allowed
@@ -31,6 +31,8 @@ class Rule:
     def accepted(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
+        if self.kind is bool:
+            return "true or false"
         what = "an integer" if self.kind is int else "a finite float32 number"
         bounds = []
         if self.minimum is not None:
@@ -45,6 +47,8 @@ class Rule:
         return what + (", or null" if self.nullable else "")
 
     def number_ok(self, value: object) -> bool:
+        if self.kind is bool:
+            return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if self.kind is int and not isinstance(value, int):
@@ -80,6 +84,8 @@ RULES = (
     Rule("eval_every", int, 0),
     Rule("eval_samples", int, 2),
     Rule("checkpoint_every", int, 0),
+    Rule("pretrain_discriminator_steps", int, 0),
+    Rule("freeze_discriminator", bool),
     Rule("model.latent_dim", int, 1),
     Rule("model.hidden", int, 1, each=True),
     Rule("model.width", int, 1),

@@ -52,6 +52,8 @@ class GANModule(pl.LightningModule):
         steps: int,
         log_every: int = 50,
         run_config: dict[str, Any] | None = None,
+        pretrain_discriminator_steps: int = 0,
+        freeze_discriminator: bool = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -64,6 +66,10 @@ class GANModule(pl.LightningModule):
         self.batch_size = int(batch_size)
         self.steps = int(steps)
         self.log_every = int(log_every)
+        # D/critic updates against the initial generator before its first update, and whether D
+        # is updated after that (the vanishing-gradient experiment: an optimal D, then frozen)
+        self.pretrain_discriminator_steps = int(pretrain_discriminator_steps)
+        self.freeze_discriminator = bool(freeze_discriminator)
         # the composed config, stored in every checkpoint so gan-sample can rebuild the networks
         self.run_config = run_config or {}
         self.generator_step = 0
@@ -99,7 +105,8 @@ class GANModule(pl.LightningModule):
 
         # k D/critic updates, each on a fresh real batch. G is not in this graph (the fakes are
         # drawn under no_grad), so no toggling is needed: D's backward touches only D.
-        for _ in range(self.loss.critic_steps(self.generator_step)):
+        d_out = None
+        for _ in range(self.discriminator_updates(self.generator_step)):
             real = self.dataset.sample(n, device=self.device)
             with torch.no_grad():
                 fake = self.generator(self.sample_noise(n))
@@ -109,7 +116,12 @@ class GANModule(pl.LightningModule):
             opt_d.step()
             self.loss.after_discriminator_step(self.discriminator)  # WGAN: clip to [-c, c]
         if log_now:
-            d_grad_norm = gradient_norm(self.discriminator)
+            d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
+            if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
+                real = self.dataset.sample(n, device=self.device)
+                with torch.no_grad():
+                    fake = self.generator(self.sample_noise(n))
+                d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
 
         # one generator update, through a frozen D: its weights need no gradient here (the WGAN
         # reference code's requires_grad=False). A cached parameter list instead of
@@ -126,6 +138,14 @@ class GANModule(pl.LightningModule):
             self._log_step(d_out, g_loss, d_grad_norm, gradient_norm(self.generator))
         if self.generator_step >= self.steps:
             self.trainer.should_stop = True
+
+    def discriminator_updates(self, generator_step: int) -> int:
+        """How many D/critic updates precede generator update number ``generator_step``."""
+        if generator_step == 0 and self.pretrain_discriminator_steps > 0:
+            return self.pretrain_discriminator_steps
+        if self.freeze_discriminator:
+            return 0
+        return self.loss.critic_steps(generator_step)
 
     def _set_discriminator_trainable(self, trainable: bool) -> None:
         if self._discriminator_params is None:

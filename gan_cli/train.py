@@ -148,6 +148,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             steps=cfg.steps,
             log_every=cfg.log_every,
             run_config=OmegaConf.to_container(cfg, resolve=True),
+            pretrain_discriminator_steps=cfg.pretrain_discriminator_steps,
+            freeze_discriminator=cfg.freeze_discriminator,
         )
         logger = build(cfg.logger, "logger")
         callbacks = [
