@@ -90,3 +90,21 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
         assert d_grads[0][1] > 0 and all(v == 0 for _, v in d_grads[1:])
         assert series["discriminator/real_score"][0][1] > 0.99  # D is (near) optimal
     assert median["gan_minimax"] < 0.01 * median["gan"], median
+
+
+def test_js_saturation_js_is_stuck_at_log_2_while_the_wasserstein_distance_grows(gan_run, tmp_path):
+    import math
+
+    result = gan_run("-m", "experiment=js_saturation", "dataset.offset=1,8", "trainer=smoke", "steps=1",
+                     "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    final = {}
+    for job in sorted((tmp_path / "sweep").iterdir()):
+        if job.is_dir():
+            summary = json.loads((job / "summary.json").read_text())
+            final[tuple(o for o in summary["overrides"] if o.startswith(("loss=", "dataset.offset=")))] = summary["final"]
+    gan_far = final[("loss=gan", "dataset.offset=8")]
+    assert gan_far["discriminator/js_estimate"] == pytest.approx(math.log(2), abs=0.01)
+    wgan_near, wgan_far = final[("loss=wgan", "dataset.offset=1")], final[("loss=wgan", "dataset.offset=8")]
+    assert wgan_far["critic/wasserstein_estimate"] > 2 * wgan_near["critic/wasserstein_estimate"] > 0
+    assert wgan_far["eval/wasserstein_exact"] > 4 * wgan_near["eval/wasserstein_exact"]
