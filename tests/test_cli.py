@@ -157,18 +157,19 @@ def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, 
         assert picture.size == (8 * 18 + 2, 2 * 18 + 2)
 
 
-@pytest.mark.parametrize("loss", ["gan", "wgan_gp"])
-def test_ddp_on_two_cpu_processes_trains_and_writes_one_checkpoint(gan_run_process, tmp_path, loss):
-    result = gan_run_process("trainer=ddp_cpu", f"loss={loss}", "steps=4", "log_every=1", "model.hidden=[16]",
-                     "batch_size=32", "hydra.run.dir=run")
+def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(gan_run_process, tmp_path):
+    # ddp_cpu spawns its workers, so it works inside a Hydra multirun (the subprocess launcher
+    # would re-run the whole sweep command); a GAN job and a WGAN-GP job, 2 processes each
+    result = gan_run_process("-m", "trainer=ddp_cpu", "loss=gan,wgan_gp", "steps=4", "log_every=1",
+                             "model.hidden=[16]", "batch_size=32", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
-    assert files == ["last.ckpt"]
-    ckpt = load_ckpt(tmp_path / "run" / "checkpoints" / "last.ckpt")
-    assert ckpt["gan_run"]["generator_step"] == 4
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["steps"] == 4
+    assert "Traceback" not in result.stderr and "sweep: 2 jobs, 2 completed" in result.stdout
+    for job in ("0", "1"):
+        assert sorted(p.name for p in (tmp_path / "sweep" / job / "checkpoints").iterdir()) == ["last.ckpt"]
+        ckpt = load_ckpt(tmp_path / "sweep" / job / "checkpoints" / "last.ckpt")
+        assert ckpt["gan_run"]["generator_step"] == 4
+        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["steps"] == 4
 
 
 def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run_process, tmp_path):
