@@ -53,10 +53,13 @@ def in_multirun() -> bool:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def run_job(cfg: DictConfig) -> None:
+def run_job(cfg: DictConfig) -> float:
+    """One job; returns its ``objective`` value, which a sweeper such as Optuna minimises."""
     from gan_cli import config
     from gan_cli.errors import GanRunError, Interrupted
+    from gan_cli.sweep import objective_value
 
+    failed = float(cfg.get("objective_if_failed", float("inf")))
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         from gan_cli.quiet import silence_third_party_noise
@@ -64,7 +67,7 @@ def run_job(cfg: DictConfig) -> None:
         silence_third_party_noise()
         from gan_cli.train import train
 
-        train(cfg)
+        return objective_value(train(cfg), str(cfg.objective), failed)
     except GanRunError as e:
         record_failure(e.status, str(e))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -73,7 +76,7 @@ def run_job(cfg: DictConfig) -> None:
             from hydra.core.hydra_config import HydraConfig
 
             print(f"error: job {HydraConfig.get().job.num}: {e}", file=sys.stderr)
-            return None  # the sweep goes on; SweepSummary reports the job at the end
+            return failed  # the sweep goes on; SweepSummary reports the job at the end
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     except Exception as e:  # a bug, not the user's input: show where it happened
@@ -81,8 +84,7 @@ def run_job(cfg: DictConfig) -> None:
         if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         traceback.print_exc()
-        return None  # one job's crash does not stop the sweep
-    return None
+        return failed  # one job's crash does not stop the sweep
 
 
 def main() -> None:

@@ -126,6 +126,14 @@ def check(cfg: DictConfig) -> None:
     if missing:
         raise GanRunError(f"{missing[0]} has no value (??? in its config file); add {missing[0]}=... "
                           "to the command line")
+    objective = OmegaConf.select(cfg, "objective", default=None)
+    if objective is not None and str(objective).partition(".")[0] not in ("final", "best"):
+        raise GanRunError(f"objective={objective!r} is not accepted; accepted: final.<tag> or best.<tag> "
+                          "of summary.json, e.g. final.eval/wasserstein_exact")
+    if_failed = OmegaConf.select(cfg, "objective_if_failed", default=0.0)
+    if isinstance(if_failed, bool) or not isinstance(if_failed, (int, float)) or if_failed != if_failed:
+        raise GanRunError(f"objective_if_failed={if_failed!r} is not accepted; accepted: a number "
+                          "(.inf and -.inf included, not NaN)")
     for rule in RULES:
         try:
             value = OmegaConf.select(cfg, rule.key, default=None, throw_on_missing=False)

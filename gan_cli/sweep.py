@@ -1,7 +1,8 @@
-"""The end of a multirun: one line saying how the sweep's jobs ended, and the report command.
+"""gan-run in a sweep: the value a job returns to a sweeper (Optuna), and at the end of a
+multirun one line saying how the jobs ended, with the report command.
 
-A Hydra callback (registered in conf/hydra/default.yaml). It reads the jobs' summary.json
-files rather than in-process state, so it counts the jobs of any launcher.
+SweepSummary is a Hydra callback (registered in conf/hydra/default.yaml). It reads the jobs'
+summary.json files rather than in-process state, so it counts the jobs of any launcher.
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from gan_cli.jobs import find_jobs
 
 #: jobs of the last multirun that did not complete; gan-run exits non-zero when there are any
 unfinished_jobs: list[str] = []
+
+OBJECTIVE_SECTIONS = ("final", "best")
+
+
+def objective_value(summary: dict[str, Any], objective: str, if_missing: float = float("inf")) -> float:
+    """The value named by ``objective`` ("final.<tag>" or "best.<tag>") in a run's summary,
+    or ``if_missing`` when the run has no finite such value (it diverged, or the metric does not
+    apply to its data). Not NaN: hydra-optuna-sweeper fails the whole study on a NaN."""
+    section, _, tag = objective.partition(".")
+    try:
+        value = float((summary.get(section) or {}).get(tag))
+    except (TypeError, ValueError):
+        return if_missing
+    return value if value == value else if_missing
 
 
 class SweepSummary(Callback):

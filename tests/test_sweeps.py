@@ -1,0 +1,38 @@
+"""Sweeps beyond the basic launcher: Optuna's TPE search and joblib's parallel jobs, through
+Hydra's plugins, and the objective value a job returns to a sweeper."""
+
+from __future__ import annotations
+
+import math
+
+import yaml
+
+from gan_cli.sweep import objective_value
+
+
+def test_objective_value_reads_final_or_best_and_never_returns_nan():
+    summary = {"final": {"eval/wasserstein_exact": 0.5, "critic/loss": "nan"}, "best": {"eval/modes": 8.0}}
+    assert objective_value(summary, "final.eval/wasserstein_exact") == 0.5
+    assert objective_value(summary, "best.eval/modes") == 8.0
+    assert objective_value(summary, "final.critic/loss") == math.inf  # diverged: the worst value
+    assert objective_value({"status": "failed"}, "final.eval/wasserstein_exact", if_missing=-1.0) == -1.0
+
+
+def test_optuna_search_runs_three_trials_and_writes_its_results(gan_run, tmp_path):
+    result = gan_run("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "trainer=smoke",
+                     "hydra.sweep.dir=search")
+    assert result.returncode == 0, result.stderr
+    results = yaml.safe_load((tmp_path / "search" / "optimization_results.yaml").read_text())
+    assert set(results["best_params"]) == {"optim.generator.lr", "optim.discriminator.lr", "loss.n_critic",
+                                           "loss.gp_weight"}
+    assert 0 < results["best_value"] < math.inf
+    assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.is_dir()) == ["0", "1", "2"]
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
+    result = gan_run("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "loss=gan,wgan", "trainer=smoke",
+                     "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    assert "sweep: 2 jobs, 2 completed" in result.stdout
+    for job in ("0", "1"):
+        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
