@@ -13,23 +13,20 @@ from conftest import scalars
 EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "experiment").glob("*.yaml"))
 
 
-def test_there_are_presets():
-    assert {"mode_collapse", "wgan_paper"} <= set(EXPERIMENTS)
+#: every preset has a test below that runs it under trainer=smoke and checks what it is for
+TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation"}
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_preset_runs_under_smoke_as_the_sweep_it_documents(gan_run, tmp_path, experiment):
-    result = gan_run("-m", f"experiment={experiment}", "trainer=smoke", "hydra.sweep.dir=sweep")
-    assert result.returncode == 0, result.stderr
-    jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
-    assert jobs
-    for job in jobs:
-        summary = json.loads((job / "summary.json").read_text())
-        assert summary["status"] == "completed" and summary["steps"] == 10  # smoke wins over the preset
+def test_every_preset_has_its_smoke_test():
+    assert set(EXPERIMENTS) == TESTED
 
 
 def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path):
-    assert gan_run("-m", "experiment=mode_collapse", "trainer=smoke", "hydra.sweep.dir=sweep").returncode == 0
+    result = gan_run("-m", "experiment=mode_collapse", "trainer=smoke", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    for job in (0, 1):  # trainer=smoke wins over the preset's 20,000 steps
+        summary = json.loads((tmp_path / "sweep" / str(job) / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["steps"] == 10
     overrides = [json.loads((tmp_path / "sweep" / str(i) / "summary.json").read_text())["overrides"] for i in (0, 1)]
     assert ["loss=gan" in o for o in overrides] == [True, False]
     assert "loss=wgan_gp" in overrides[1]
