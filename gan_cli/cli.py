@@ -59,9 +59,10 @@ def run_job(cfg: DictConfig) -> float:
     from gan_cli.errors import GanRunError, Interrupted
     from gan_cli.sweep import objective_value
 
-    failed = float(cfg.get("objective_if_failed", float("inf")))
+    failed = float("inf")  # what a failed job returns to a sweeper, until the config says otherwise
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
+        failed = float(cfg.get("objective_if_failed", failed))
         from gan_cli.quiet import silence_third_party_noise
 
         silence_third_party_noise()

@@ -64,6 +64,8 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["loss=wgan_gp", "loss.gp_weight=-10"], ["loss.gp_weight=-10"]),
         (["eval_every=-1"], ["eval_every=-1"]),
         (["log_every=0"], ["log_every=0"]),
+        (["objective=loss"], ["objective='loss'", "final.<tag> or best.<tag>"]),
+        (["objective_if_failed=abc"], ["objective_if_failed='abc'"]),
         (["dataset=shapes", "dataset.channels=2"], ["dataset.channels=2", "one of 1, 3"]),
         (["model.hidden=[64,0]"], ["model.hidden"]),
         (["dataset.std=0"], ["dataset.std=0"]),
