@@ -51,12 +51,12 @@ def _load_failure(e: Exception) -> str:
     return f"{type(e).__name__}: {message.splitlines()[0][:160]}" if message else type(e).__name__
 
 
-def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    """{"a": {"b": 1}} → {"a.b": 1}; lists stay values."""
+def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1} (with ``sep`` "."); lists stay values."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for k, v in node.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(flatten(v, f"{prefix}{sep}{k}" if prefix else str(k), sep))
         return out
     return {prefix: node}
 

@@ -26,6 +26,20 @@ class ToyDistribution:
         raise NotImplementedError
 
 
+class DeviceCopies:
+    """A tensor copied to each device once and kept there, so a step indexes the copy on its
+    device instead of transferring the tensor again."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+        self._copies: dict[torch.device, Tensor] = {}
+
+    def on(self, device: torch.device) -> Tensor:
+        if device not in self._copies:
+            self._copies[device] = self.tensor.to(device)
+        return self._copies[device]
+
+
 class GaussianMixture(ToyDistribution):
     """Equal-weight mixture of isotropic Gaussians N(centre_k, std² I)."""
 
@@ -35,17 +49,11 @@ class GaussianMixture(ToyDistribution):
         self.centres = torch.as_tensor(centres, dtype=torch.float32)
         self.std = float(std)
         self.dim = self.centres.shape[1]
-        self._on_device: dict[torch.device, Tensor] = {}
-
-    def _centres(self, device: torch.device) -> Tensor:
-        # cache the centres per device instead of copying them every step
-        if device not in self._on_device:
-            self._on_device[device] = self.centres.to(device)
-        return self._on_device[device]
+        self._centres = DeviceCopies(self.centres)
 
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         device = torch.device(device)
-        centres = self._centres(device)
+        centres = self._centres.on(device)
         k = torch.randint(len(centres), (n,), device=device)
         return centres[k] + self.std * torch.randn(n, self.dim, device=device)
 

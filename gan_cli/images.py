@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gan_cli.data import ToyDistribution
+from gan_cli.data import DeviceCopies, ToyDistribution
 from gan_cli.errors import GanRunError
 
 #: IDX magic numbers: two zero bytes, type code 0x08 (unsigned byte), number of dimensions
@@ -395,20 +395,14 @@ class ImageData(ToyDistribution):
         self.images = images
         self.image_shape: tuple[int, int, int] = tuple(int(s) for s in images.shape[1:])
         self.dim = int(np.prod(self.image_shape))
-        self._on_device: dict[torch.device, Tensor] = {}
+        self._images = DeviceCopies(images)  # the whole set on the device once, not a batch per step
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def _images(self, device: torch.device) -> Tensor:
-        # copy the whole set to the device once, not a batch per step
-        if device not in self._on_device:
-            self._on_device[device] = self.images.to(device)
-        return self._on_device[device]
-
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         device = torch.device(device)
-        images = self._images(device)
+        images = self._images.on(device)
         k = torch.randint(len(images), (n,), device=device)
         return images[k].reshape(n, self.dim).float().div_(127.5).sub_(1.0)
 

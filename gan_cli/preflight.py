@@ -82,10 +82,9 @@ def nearest_key(key: str, known: set[str]) -> str | None:
     return by_last[close[0]] if close else None
 
 
-def check_group_options(overrides: list, conf_dir: Path) -> None:
+def check_group_options(overrides: list, conf_dir: Path, groups: set[str]) -> None:
     """Raise GanRunError for ``group=option`` where the group has no such option (Hydra's own
     message says the same in eleven lines, with its search path)."""
-    groups = config_groups(conf_dir)
     for override in overrides:
         group = override.key_or_group
         if group not in groups or group.startswith("hydra") or override.is_delete():
@@ -101,9 +100,8 @@ def check_group_options(overrides: list, conf_dir: Path) -> None:
                                   f"available: {', '.join(options) or '(none)'}")
 
 
-def check_keys(overrides: list, conf_dir: Path) -> None:
+def check_keys(overrides: list, conf_dir: Path, groups: set[str]) -> None:
     """Raise GanRunError for a ``key=value`` override whose key no config file defines."""
-    groups = config_groups(conf_dir)
     candidates = [
         o for o in overrides
         if not (o.is_add() or o.is_force_add() or o.is_delete()) and o.package is None
@@ -150,8 +148,9 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
         overrides = OverridesParser.create().parse_overrides(overrides=args.overrides)
     except HydraException:
         return  # a syntax error: Hydra's own message shows where
-    check_group_options(overrides, conf_dir)
-    check_keys(overrides, conf_dir)
+    groups = config_groups(conf_dir)
+    check_group_options(overrides, conf_dir, groups)
+    check_keys(overrides, conf_dir, groups)
     if args.cfg:  # --cfg prints the config and creates no folder
         return
     dir_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"

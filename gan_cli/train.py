@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks
 from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint
-from gan_cli.checkpoints import check_resumable
+from gan_cli.checkpoints import check_resumable, flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
@@ -46,20 +46,9 @@ def has_momentum(optimizer_factory) -> bool:
 
 def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
     """The config as flat ``group/key`` → scalar pairs for TensorBoard's HPARAMS tab."""
-    out: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k != "_partial_":
-                    walk(v, f"{prefix}/{k}" if prefix else str(k))
-        elif isinstance(node, (int, float, str, bool)):
-            out[prefix] = node
-        else:
-            out[prefix] = str(node)
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return out
+    flat = flatten(OmegaConf.to_container(cfg, resolve=True), sep="/")
+    return {key: value if isinstance(value, (int, float, str, bool)) else str(value)
+            for key, value in flat.items() if key.rsplit("/", 1)[-1] != "_partial_"}
 
 
 def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list[str]) -> None:
@@ -77,9 +66,9 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
                 writer.add_summary(summary)
 
 
-def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """(last value of every curve and correlation/*, best eval/* so far, generator step of the
-    last logged point).
+def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, dict[str, Any]], int | None]:
+    """The summary's sections: ``final`` (last value of every curve), ``best`` (best eval/*
+    so far) and ``correlation`` (correlation/*); and the generator step of the last logged point.
 
     Read from callback_metrics, which Lightning also carries back from spawned DDP workers
     (the parent's module never trained there)."""
@@ -88,8 +77,11 @@ def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, Any], dict[str, Any], 
         v = float(value)
         final[key] = v if math.isfinite(v) else str(v)
     step = final.pop("step", None)
-    best = {k[len("best/"):]: final.pop(k) for k in list(final) if k.startswith("best/")}
-    return final, best, None if step is None else int(step)
+    sections = {"final": final}
+    for section in ("best", "correlation"):
+        prefix = f"{section}/"
+        sections[section] = {k[len(prefix):]: final.pop(k) for k in list(final) if k.startswith(prefix)}
+    return sections, None if step is None else int(step)
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -164,12 +156,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
-        final, best, last_logged_step = final_scalars(trainer)
+        scalars, last_logged_step = final_scalars(trainer)
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
-        correlation = {k[len("correlation/"):]: final.pop(k) for k in list(final) if k.startswith("correlation/")}
-        summary.write(status="completed", steps=steps, final=final, best=best, correlation=correlation)
+        summary.write(status="completed", steps=steps, **scalars)
     except BaseException as e:
         error = as_run_error(e, trainer, module, checkpoint, overrides)
         fields: dict[str, Any] = {"status": error.status if error else "failed",
@@ -177,7 +168,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if module is not None:
             fields["steps"] = module.generator_step
         if trainer is not None:
-            fields["final"], fields["best"], _ = final_scalars(trainer)
+            fields.update(final_scalars(trainer)[0])
         summary.write(**fields)
         if error is not None and error is not e:
             raise error from e

@@ -147,7 +147,7 @@ def test_mnist_samples_are_the_images_in_minus_one_to_one(tmp_path):
     assert torch.equal(((x + 1) * 127.5).round().to(torch.uint8), data.images[k].reshape(64, -1))
     torch.manual_seed(3)
     assert torch.equal(data.sample(64), x)  # seeded torch → the same batch
-    assert data._images(torch.device("cpu")) is data._images(torch.device("cpu"))  # cached once per device
+    assert data._images.on(torch.device("cpu")) is data._images.on(torch.device("cpu"))  # cached once per device
 
 
 def test_mnist_resized_with_pillow(tmp_path):
