@@ -86,9 +86,13 @@ RULES = (
     Rule("checkpoint_every", int, 0),
     Rule("pretrain_discriminator_steps", int, 0),
     Rule("freeze_discriminator", bool),
+    Rule("ema_decay", float, 0, 1, max_exclusive=True),
+    Rule("lr_schedule.end_factor", float, 0, 1),
+    Rule("lr_schedule.eta_min", float, 0),
     Rule("model.latent_dim", int, 1),
     Rule("model.hidden", int, 1, each=True),
     Rule("model.width", int, 1),
+    Rule("model.pack", int, 1),
     Rule("loss.n_critic", int, 1),
     Rule("loss.clip_value", float, 0, min_exclusive=True, nullable=True),
     Rule("loss.gp_weight", float, 0),
@@ -149,6 +153,10 @@ def check(cfg: DictConfig) -> None:
             raise GanRunError(f"{rule.key}=null is not accepted; accepted: {rule.accepted()}")
         if not rule.value_ok(value):
             raise GanRunError(f"{rule.key}={value!r} is not accepted; accepted: {rule.accepted()}")
+    pack = OmegaConf.select(cfg, "model.pack", default=1)
+    if cfg.batch_size % pack:
+        raise GanRunError(f"batch_size={cfg.batch_size} is not a multiple of model.pack={pack}: "
+                          "the discriminator reads the batch as packs of model.pack samples")
 
 
 def _present(cfg: DictConfig, key: str) -> bool:

@@ -19,9 +19,11 @@ from torch import Tensor, nn  # noqa: E402
 
 
 def _on(module: nn.Module, x: np.ndarray) -> np.ndarray:
+    """D's score for each point of ``x`` (a packed D scores each point as a pack of copies)."""
     device = next(module.parameters()).device
+    score = getattr(module, "score_each", module)
     with torch.no_grad():
-        return module(torch.as_tensor(x, dtype=torch.float32, device=device)).float().cpu().numpy()
+        return score(torch.as_tensor(x, dtype=torch.float32, device=device)).float().cpu().numpy()
 
 
 def samples_over_critic(

@@ -68,6 +68,40 @@ class MLP(nn.Module):
         return self.net(x)
 
 
+
+class PackedMLP(MLP):
+    """The PacGAN discriminator (Lin et al. 2018): an MLP that scores ``pack`` samples at once.
+
+    A batch of n samples (n × d) is read as n/m packs of m = ``pack`` samples, each pack one
+    input of m·d features, and D gives one score per pack: D(x₁, …, x_m). A pack drawn from a
+    generator that has dropped modes holds fewer distinct modes than a pack of real data, and a
+    D that sees whole packs can tell; that is the penalty on mode collapse PacGAN proves.
+    The batch size must be a multiple of m (gan-run checks ``batch_size`` against ``model.pack``).
+
+    Args:
+        in_features: the dimension d of one sample.
+        pack: m, the samples per pack (1 is a plain MLP discriminator).
+        **kwargs: the ``MLP`` arguments (``hidden``, ``activation``, ``out_features``).
+    """
+
+    def __init__(self, in_features: int, pack: int = 2, **kwargs) -> None:
+        if int(pack) < 1:
+            raise ValueError(f"model.pack must be an integer >= 1, got {pack}")
+        super().__init__(in_features * int(pack), **kwargs)
+        self.pack = int(pack)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] % self.pack:
+            raise ValueError(f"a batch of {x.shape[0]} samples does not split into packs of "
+                             f"model.pack={self.pack}")
+        return super().forward(x.reshape(x.shape[0] // self.pack, -1))
+
+    def score_each(self, x: torch.Tensor) -> torch.Tensor:
+        """One score per sample, as the score of a pack of m copies of it (for figures that
+        colour the plane by D's output: a single point has no pack of its own)."""
+        return super().forward(x.repeat(1, self.pack))
+
+
 # --------------------------------------------------------------------------------------------
 # DCGAN (Radford, Metz & Chintala 2016): convolutional G and D for image data
 
