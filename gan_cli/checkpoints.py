@@ -14,7 +14,7 @@ from gan_cli.errors import GanRunError
 
 #: config groups whose settings must match for a checkpoint to be resumed: they decide the
 #: shapes of the weights, the optimizer state, and what the saved state means
-RESUME_MUST_MATCH = ("model", "loss", "optim", "dataset")
+RESUME_MUST_MATCH = ("model", "loss", "optim", "lr_schedule", "ema_decay", "dataset")
 
 
 def read_checkpoint(path: str | os.PathLike, key: str = "ckpt_path", map_location: str = "cpu") -> dict[str, Any]:
@@ -75,7 +75,7 @@ def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[s
 
 def check_resumable(path: str | os.PathLike, current_config: dict[str, Any]) -> None:
     """Raise GanRunError unless the checkpoint at ``path`` was made with the same model, loss,
-    optimizer and dataset settings as ``current_config`` (``steps``, logging and evaluation may change)."""
+    optimizer, learning-rate schedule, weight average and dataset settings as ``current_config`` (``steps``, logging and evaluation may change)."""
     checkpoint = read_checkpoint(path)
     differences = config_differences(checkpoint["gan_run"].get("config", {}), current_config)
     if differences:

@@ -51,7 +51,7 @@ class Evaluation(Callback):
             torch.manual_seed(self.seed + 1 + pl_module.generator_step)
             real = pl_module.dataset.sample(self.num_samples, device=pl_module.device)
         with torch.no_grad():
-            fake = pl_module.generator(z).float()
+            fake = pl_module.sampling_generator(z).float()
         return real.float(), fake
 
     def metrics(self, pl_module: pl.LightningModule, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
@@ -90,7 +90,7 @@ class Evaluation(Callback):
             return
         # eval mode: batch-norm layers use their running statistics and, above all, do not
         # update them from the evaluation batches, so evaluating leaves the model untouched
-        networks = (pl_module.generator, pl_module.discriminator)
+        networks = (pl_module.generator, pl_module.sampling_generator, pl_module.discriminator)
         modes = [net.training for net in networks]
         for net in networks:
             net.eval()

@@ -6,6 +6,7 @@ For each generator update:
         update D/critic on loss.discriminator_loss(D, x, G(z))  (penalty included)
         loss.after_discriminator_step(D)                         (WGAN: clip weights)
     draw noise z, update G on loss.generator_loss(D(G(z)))
+    (optional) step both learning-rate schedules; update G's weight average
 
 Lightning handles devices, precision, checkpoints and loggers; this module only runs the
 algorithm. ``self.generator_step`` counts generator updates; it is what ``steps`` means and
@@ -21,6 +22,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gan_cli.data import GeneratorSteps, ToyDistribution
 from gan_cli.guards import check_finite
@@ -31,12 +33,16 @@ from gan_cli.quiet import silence_third_party_noise
 silence_third_party_noise()
 
 
-def gradient_norm(module: nn.Module) -> Tensor:
-    """‖∇θ‖₂ over all parameters of ``module`` that have a gradient (one fused op)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
+def global_norm(tensors: list[Tensor]) -> Tensor:
+    """‖(t₁, …, t_n)‖₂, the norm of all the tensors as one vector (one fused op)."""
+    if not tensors:
         return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+
+
+def gradient_norm(module: nn.Module) -> Tensor:
+    """‖∇θ‖₂ over all parameters of ``module`` that have a gradient."""
+    return global_norm([p.grad for p in module.parameters() if p.grad is not None])
 
 
 class GANModule(pl.LightningModule):
@@ -54,6 +60,8 @@ class GANModule(pl.LightningModule):
         run_config: dict[str, Any] | None = None,
         pretrain_discriminator_steps: int = 0,
         freeze_discriminator: bool = False,
+        lr_schedule: functools.partial | None = None,
+        ema_decay: float = 0.0,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -72,16 +80,31 @@ class GANModule(pl.LightningModule):
         self.freeze_discriminator = bool(freeze_discriminator)
         # the composed config, stored in every checkpoint so gan-sample can rebuild the networks
         self.run_config = run_config or {}
+        # a torch.optim.lr_scheduler factory, applied to both optimizers, stepped per generator step
+        self.lr_schedule = lr_schedule
+        # θ̄ ← β θ̄ + (1 - β) θ after every generator update (ema_decay = β): averaging damps the
+        # last iterate's oscillation around the modes (Yazıcı et al. 2019). Evaluation and
+        # gan-sample draw from the average.
+        self.generator_ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(float(ema_decay)),
+                                            use_buffers=True) if ema_decay > 0 else None)
+        if self.generator_ema is not None:  # updated by copying, never by backward (DDP: no unused grads)
+            self.generator_ema.requires_grad_(False)
         self.generator_step = 0
         self._rng_to_restore: dict[str, Any] | None = None
         self._discriminator_params: list[nn.Parameter] | None = None
 
     # ---- Lightning plumbing -------------------------------------------------------------
     def configure_optimizers(self):
-        return (
-            self.generator_optimizer(self.generator.parameters()),
-            self.discriminator_optimizer(self.discriminator.parameters()),
-        )
+        optimizers = [self.generator_optimizer(self.generator.parameters()),
+                      self.discriminator_optimizer(self.discriminator.parameters())]
+        if self.lr_schedule is None:
+            return optimizers
+        return optimizers, [self.lr_schedule(opt) for opt in optimizers]
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator that evaluation and gan-sample draw from: the weight average if kept."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
 
     def train_dataloader(self):
         return GeneratorSteps()
@@ -106,7 +129,10 @@ class GANModule(pl.LightningModule):
         # k D/critic updates, each on a fresh real batch. G is not in this graph (the fakes are
         # drawn under no_grad), so no toggling is needed: D's backward touches only D.
         d_out = None
-        for _ in range(self.discriminator_updates(self.generator_step)):
+        pretraining = self.generator_step == 0 and self.pretrain_discriminator_steps > 0
+        for d_step in range(self.discriminator_updates(self.generator_step)):
+            if pretraining and d_step % max(1, self.pretrain_discriminator_steps // 100) == 0:  # 100 points
+                self._log_pretraining(d_step)
             real = self.dataset.sample(n, device=self.device)
             with torch.no_grad():
                 fake = self.generator(self.sample_noise(n))
@@ -115,6 +141,8 @@ class GANModule(pl.LightningModule):
             self.manual_backward(d_out.loss)
             opt_d.step()
             self.loss.after_discriminator_step(self.discriminator)  # WGAN: clip to [-c, c]
+        if pretraining:
+            self._log_pretraining(self.pretrain_discriminator_steps)
         if log_now:
             d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
@@ -132,6 +160,11 @@ class GANModule(pl.LightningModule):
         self.manual_backward(g_loss)
         opt_g.step()
         self._set_discriminator_trainable(True)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+        if self.lr_schedule is not None:
+            for scheduler in self.lr_schedulers():
+                scheduler.step()
         self.generator_step += 1
 
         if log_now:
@@ -146,6 +179,29 @@ class GANModule(pl.LightningModule):
         if self.freeze_discriminator:
             return 0
         return self.loss.critic_steps(generator_step)
+
+    def generator_gradient_norm(self) -> Tensor:
+        """‖∇θ L_G(θ)‖₂ of the generator loss through the current D, without updating anything.
+
+        The measurement of Arjovsky & Bottou (2017, Fig. 2; seed 001): with G fixed, train D
+        and watch this norm. As D nears D*, log(1 - D(G(z))) gives G a gradient that vanishes;
+        −log D(G(z)) and the critic's E f(G(z)) do not.
+        """
+        self._set_discriminator_trainable(False)
+        # its own noise, drawn from a forked RNG: measuring does not change the training trajectory
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            fake_scores = self.discriminator(self.generator(self.sample_noise(self.batch_size)))
+        grads = torch.autograd.grad(self.loss.generator_loss(fake_scores), list(self.generator.parameters()))
+        self._set_discriminator_trainable(True)
+        return global_norm(list(grads))
+
+    def _log_pretraining(self, d_step: int) -> None:
+        """The pretraining curves, against D/critic updates (not generator steps): how G's
+        gradient changes as D approaches optimality."""
+        metrics = {"pretrain/grad_norm_generator": float(self.generator_gradient_norm())}
+        if self.trainer.is_global_zero:
+            for logger in self.loggers:
+                logger.log_metrics(metrics, step=d_step)
 
     def _set_discriminator_trainable(self, trainable: bool) -> None:
         if self._discriminator_params is None:
@@ -170,6 +226,8 @@ class GANModule(pl.LightningModule):
         check_finite(self.generator_step, metrics)
         # the generator step is the x-axis of every curve (Lightning reads a "step" metric as such)
         metrics["step"] = float(self.generator_step)
+        if self.lr_schedule is not None:
+            metrics["lr/generator"] = float(self.optimizers()[0].param_groups[0]["lr"])
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=self.batch_size)
 
     # ---- exact resume: step counter and RNG state travel in the checkpoint ---------------

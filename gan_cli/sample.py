@@ -51,8 +51,10 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
         generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]), data.get("image_shape"))
     else:  # checkpoints written before the shape was stored
         _, generator, _ = build_data_and_networks(cfg)
-    prefix = "generator."
-    weights = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    # the weight average (ema_decay > 0) is the generator that the run's evaluations used
+    state = checkpoint["state_dict"]
+    prefix = "generator_ema.module." if any(k.startswith("generator_ema.module.") for k in state) else "generator."
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     try:
         generator.load_state_dict(weights)
     except RuntimeError as e:

@@ -18,12 +18,15 @@ class RunSummary:
         self.path = run_dir / "summary.json"
         self.data: dict[str, Any] = {"status": "running", "overrides": overrides}
         self.start = time.monotonic()
+        self.cpu_start = time.process_time()
 
     def write(self, **fields: Any) -> None:
         self.data.update(fields)
         if not self.enabled:
             return
         self.data["wall_time_s"] = round(time.monotonic() - self.start, 3)
+        # CPU seconds of this process, all its threads together (not DDP's spawned workers)
+        self.data["cpu_time_s"] = round(time.process_time() - self.cpu_start, 3)
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, self.path)

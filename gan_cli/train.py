@@ -142,6 +142,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             run_config=OmegaConf.to_container(cfg, resolve=True),
             pretrain_discriminator_steps=cfg.pretrain_discriminator_steps,
             freeze_discriminator=cfg.freeze_discriminator,
+            lr_schedule=build(cfg.lr_schedule, "lr_schedule") if cfg.get("lr_schedule") else None,
+            ema_decay=cfg.ema_decay,
         )
         logger = build(cfg.logger, "logger")
         callbacks = [

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import images, run_cli, scalars
+from gan_cli.sample import load_generator
 
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
@@ -113,8 +114,13 @@ def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, 
     assert len(seen) == 6
 
 
-def test_resume_from_checkpoint_equals_an_uninterrupted_run(gan_run, tmp_path):
-    common = ["loss=wgan_gp", "trainer=smoke", "seed=7"]
+@pytest.mark.parametrize("setting", [
+    ["loss=wgan_gp"],
+    # packed D, a learning-rate schedule (its state travels in the checkpoint) and G's weight average
+    ["model=pacgan", "lr_schedule=cosine", "lr_schedule.T_max=40", "ema_decay=0.9"],
+], ids=["wgan_gp", "pacgan_cosine_ema"])
+def test_resume_from_checkpoint_equals_an_uninterrupted_run(gan_run, tmp_path, setting):
+    common = [*setting, "trainer=smoke", "seed=7"]
     straight = gan_run(*common, "steps=40", "hydra.run.dir=straight")
     first = gan_run(*common, "steps=20", "hydra.run.dir=first")
     assert straight.returncode == 0 and first.returncode == 0, straight.stderr + first.stderr
@@ -137,6 +143,23 @@ def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
     assert result.returncode == 0, result.stderr
     samples = np.load(tmp_path / "samples.npy")
     assert samples.shape == (2500, 2) and np.isfinite(samples).all()
+
+
+def test_gan_sample_draws_from_the_weight_average_that_evaluation_used(gan_run, tmp_path):
+    result = gan_run("trainer=smoke", "ema_decay=0.5", "lr_schedule=linear_decay", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    state = load_ckpt(tmp_path / "run/checkpoints/last.ckpt")["state_dict"]
+    average = {k: v for k, v in state.items() if k.startswith("generator_ema.module.")}
+    last = {k: v for k, v in state.items() if k.startswith("generator.")}
+    assert average.keys() and len(average) == len(last)
+    assert any(not torch.equal(v, last[k.replace("generator_ema.module.", "generator.")]) for k, v in average.items())
+    # the generator gan-sample rebuilds holds the average's weights, not the last iterate's
+    generator, _ = load_generator(tmp_path / "run/checkpoints/last.ckpt")
+    for k, v in generator.state_dict().items():
+        torch.testing.assert_close(v, average[f"generator_ema.module.{k}"], rtol=0, atol=0)
+    # the linear decay reached 0 at the last generator step, and the curve shows it
+    lr = scalars(tmp_path / "run")["lr/generator"]
+    assert lr[0][1] > lr[-1][1] == 0.0
 
 
 def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, tmp_path):
