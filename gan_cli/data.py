@@ -25,6 +25,12 @@ class ToyDistribution:
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         raise NotImplementedError
 
+    def batches(self, n: int, device: torch.device) -> Iterator[Tensor]:
+        """The real batches of training, one per D/critic update: here a fresh sample of ``n``
+        drawn on the device each time (image data overrides this with a DataLoader)."""
+        while True:
+            yield self.sample(n, device)
+
 
 class DeviceCopies:
     """A tensor copied to each device once and kept there, so a step indexes the copy on its

@@ -17,6 +17,7 @@ manual optimization, k + 1 per generator update.)
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import pytorch_lightning as pl
@@ -92,6 +93,7 @@ class GANModule(pl.LightningModule):
         self.generator_step = 0
         self._rng_to_restore: dict[str, Any] | None = None
         self._discriminator_params: list[nn.Parameter] | None = None
+        self._real_batches: Iterator[Tensor] | None = None
 
     # ---- Lightning plumbing -------------------------------------------------------------
     def configure_optimizers(self):
@@ -117,6 +119,14 @@ class GANModule(pl.LightningModule):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
+    def next_real_batch(self) -> Tensor:
+        """A fresh real batch of ``batch_size`` on the device (toy data: sampled there; images:
+        the next batch of a DataLoader). The stream starts at the first call, after a resumed
+        run's random state is restored."""
+        if self._real_batches is None:
+            self._real_batches = self.dataset.batches(self.batch_size, self.device)
+        return next(self._real_batches)
+
     def sample_noise(self, n: int) -> Tensor:
         return torch.randn(n, self.generator.in_features, device=self.device)
 
@@ -133,7 +143,7 @@ class GANModule(pl.LightningModule):
         for d_step in range(self.discriminator_updates(self.generator_step)):
             if pretraining and d_step % max(1, self.pretrain_discriminator_steps // 100) == 0:  # 100 points
                 self._log_pretraining(d_step)
-            real = self.dataset.sample(n, device=self.device)
+            real = self.next_real_batch()
             with torch.no_grad():
                 fake = self.generator(self.sample_noise(n))
             d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
@@ -146,7 +156,7 @@ class GANModule(pl.LightningModule):
         if log_now:
             d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
-                real = self.dataset.sample(n, device=self.device)
+                real = self.next_real_batch()
                 with torch.no_grad():
                     fake = self.generator(self.sample_noise(n))
                 d_out = self.loss.discriminator_loss(self.discriminator, real, fake)

@@ -147,7 +147,28 @@ def test_mnist_samples_are_the_images_in_minus_one_to_one(tmp_path):
     assert torch.equal(((x + 1) * 127.5).round().to(torch.uint8), data.images[k].reshape(64, -1))
     torch.manual_seed(3)
     assert torch.equal(data.sample(64), x)  # seeded torch → the same batch
-    assert data._images.on(torch.device("cpu")) is data._images.on(torch.device("cpu"))  # cached once per device
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_training_batches_come_from_a_dataloader_in_shuffled_epochs(tmp_path, num_workers):
+    write_mnist(tmp_path, mnist_pixels())
+    data = images.mnist(str(tmp_path), num_workers=num_workers)
+
+    def as_indices(batch):  # each test image is distinct: map a batch back to image numbers
+        pixels = ((batch + 1) * 127.5).round().to(torch.uint8).reshape(len(batch), -1)
+        flat = data.images.reshape(len(data), -1)
+        return [int((flat == row).all(dim=1).nonzero()[0]) for row in pixels]
+
+    torch.manual_seed(5)
+    stream = data.batches(5, torch.device("cpu"))
+    epochs = [sum((as_indices(next(stream)) for _ in range(4)), []) for _ in range(2)]
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(20))  # every image once per epoch
+    assert epochs[0] != epochs[1]  # reshuffled
+    torch.manual_seed(5)
+    again = data.batches(5, torch.device("cpu"))
+    assert sum((as_indices(next(again)) for _ in range(4)), []) == epochs[0]  # `seed` fixes the order
+    with pytest.raises(GanRunError, match="batch_size=21"):
+        next(data.batches(21, torch.device("cpu")))
 
 
 def test_mnist_resized_with_pillow(tmp_path):
@@ -408,7 +429,7 @@ def test_shapes_dataset_sampling_is_seeded_by_torch():
 def test_gan_run_trains_on_mnist_files_and_names_a_truncated_one(gan_run, tmp_path):
     mnist = tmp_path / "mnist"
     write_mnist(mnist, mnist_pixels(), gz=True)
-    result = gan_run("dataset=mnist", f"dataset.path={mnist}", "trainer=smoke", "hydra.run.dir=run_ok")
+    result = gan_run("dataset=mnist", f"dataset.path={mnist}", "trainer=smoke", "batch_size=16", "hydra.run.dir=run_ok")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run_ok" / "summary.json").read_text())["status"] == "completed"
 
