@@ -82,11 +82,14 @@ RULES = (
     Rule("seed", int, 0, 2**32 - 1),  # the range numpy's seed accepts (seed_everything seeds it too)
     Rule("log_every", int, 1),
     Rule("eval_every", int, 0),
+    Rule("sample_every", int, 0),
     Rule("eval_samples", int, 2),
     Rule("checkpoint_every", int, 0),
     Rule("pretrain_discriminator_steps", int, 0),
     Rule("freeze_discriminator", bool),
     Rule("ema_decay", float, 0, 1, max_exclusive=True),
+    Rule("compile", bool),
+    Rule("channels_last", bool, nullable=True),
     Rule("lr_schedule.end_factor", float, 0, 1),
     Rule("lr_schedule.eta_min", float, 0),
     Rule("model.latent_dim", int, 1),
@@ -120,6 +123,7 @@ RULES = (
     Rule("dataset.channels", int, choices=(1, 3)),
     Rule("dataset.num_images", int, 1),
     Rule("dataset.seed", int, 0, 2**32 - 1),
+    Rule("dataset.num_workers", int, 0),
 )
 
 

@@ -33,14 +33,17 @@ CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 class Evaluation(Callback):
     def __init__(self, every_n_steps: int, num_samples: int = 2500, figures_dir: str | Path | None = None,
-                 seed: int = 12345) -> None:
+                 seed: int = 12345, figures_every_n_steps: int | None = None) -> None:
         self.every_n_steps = int(every_n_steps)
+        # figures (and image grids) alone, between evaluations: they cost less than the metrics
+        self.figures_every_n_steps = int(every_n_steps if figures_every_n_steps is None else figures_every_n_steps)
         self.num_samples = int(num_samples)
         self.figures_dir = Path(figures_dir) if figures_dir else None
         self.seed = int(seed)
         self.grid_size = 64  # images per sample grid (8 × 8)
         self._pairs: list[tuple[float, float]] = []  # (critic/wasserstein_estimate, eval/wasserstein_exact)
-        self._evaluated_at: int | None = None
+        self._evaluated_at: int | None = None  # the step of the last metrics
+        self._drawn_at: int | None = None  # the step of the last figures
         self.best: dict[str, float] = {}
 
     def _draw(self, pl_module: pl.LightningModule):
@@ -81,11 +84,15 @@ class Evaluation(Callback):
         rho = spearmanr(*zip(*self._pairs)).statistic
         return {CORRELATION_TAG: float(rho)} if rho == rho else {}  # NaN when a series is constant
 
-    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, metrics: bool = True) -> None:
         step = pl_module.generator_step
-        if self._evaluated_at == step:
+        # each at most once per step (the last step is also evaluated at the end of training)
+        metrics, figures = metrics and self._evaluated_at != step, self._drawn_at != step
+        if not (metrics or figures):
             return
-        self._evaluated_at = step
+        if metrics:
+            self._evaluated_at = step
+        self._drawn_at = step
         if not trainer.is_global_zero:
             return
         # eval mode: batch-norm layers use their running statistics and, above all, do not
@@ -95,14 +102,26 @@ class Evaluation(Callback):
         for net in networks:
             net.eval()
         try:
-            self._evaluate(trainer, pl_module, step)
+            self._evaluate(trainer, pl_module, step, metrics, figures)
         finally:
             for net, mode in zip(networks, modes):
                 net.train(mode)
 
-    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int, with_metrics: bool,
+                  with_figures: bool) -> None:
         real, fake = self._draw(pl_module)
         check_finite(step, {"generator output": fake})  # the metrics would fail on NaN samples
+        if with_metrics:
+            self._log_metrics(trainer, pl_module, real, fake, step)
+        if not with_figures:
+            return
+        if self.figures_dir is not None and real.shape[1] <= 2:
+            self.figure(trainer, pl_module, real, fake, step)
+        image_shape = getattr(pl_module.dataset, "image_shape", None)
+        if self.figures_dir is not None and image_shape is not None:
+            self.sample_grid(trainer, fake[:self.grid_size], image_shape, step)
+
+    def _log_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule, real, fake, step: int) -> None:
         metrics = self.metrics(pl_module, real, fake)
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=step)
@@ -113,11 +132,6 @@ class Evaluation(Callback):
         # the run summary reads these, also from spawned DDP workers
         trainer.callback_metrics.update({k: torch.tensor(v) for k, v in metrics.items()})
         trainer.callback_metrics.update({f"best/{k}": torch.tensor(v) for k, v in self.best.items()})
-        if self.figures_dir is not None and real.shape[1] <= 2:
-            self.figure(trainer, pl_module, real, fake, step)
-        image_shape = getattr(pl_module.dataset, "image_shape", None)
-        if self.figures_dir is not None and image_shape is not None:
-            self.sample_grid(trainer, fake[:self.grid_size], image_shape, step)
 
     def sample_grid(self, trainer, fake, image_shape, step: int) -> None:
         """Generated images from the fixed noise: the same latent vectors at every evaluation."""
@@ -147,8 +161,11 @@ class Evaluation(Callback):
         plt.close(fig)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.every_n_steps > 0 and pl_module.generator_step % self.every_n_steps == 0:
+        step = pl_module.generator_step
+        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
             self.evaluate(trainer, pl_module)
+        elif self.figures_every_n_steps > 0 and step % self.figures_every_n_steps == 0:
+            self.evaluate(trainer, pl_module, metrics=False)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.evaluate(trainer, pl_module)

@@ -203,3 +203,12 @@ def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run_process
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["steps"] == 4
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["last.ckpt"]
+
+
+def test_sample_every_draws_figures_between_evaluations(gan_run, tmp_path):
+    result = gan_run("trainer=smoke", "eval_every=0", "sample_every=3", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    # figures every 3 steps and at the end; the metrics only at the end (eval_every=0)
+    assert sorted(p.name for p in (tmp_path / "run/figures").iterdir()) == [
+        "step_000003.png", "step_000006.png", "step_000009.png", "step_000010.png"]
+    assert [s for s, _ in scalars(tmp_path / "run")["eval/modes"]] == [10]

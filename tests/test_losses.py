@@ -13,6 +13,7 @@ from gan_cli.losses import (
     WassersteinGPLoss,
     WassersteinLoss,
 )
+from gan_cli.networks import MLP
 
 REAL = torch.tensor([2.0, -1.0, 0.5])  # raw scores (logits) of real samples
 FAKE = torch.tensor([-3.0, 0.0, 1.0])
@@ -117,3 +118,26 @@ def test_gradient_penalty_on_a_linear_critic_with_known_gradient_norm():
 def test_bad_loss_settings_are_rejected(bad):
     with pytest.raises(ValueError):
         WassersteinLoss(**bad)
+
+
+def test_gradient_penalty_under_bf16_autocast_matches_fp32():
+    """trainer=gpu trains under bf16-mixed autocast; the penalty leaves it and runs in fp32, so
+    its value equals the fp32 one (checked here with CPU autocast, which casts the same way)."""
+    torch.manual_seed(0)
+    critic = MLP(2, 1, hidden=[64, 64])
+    real, fake = torch.randn(256, 2), torch.randn(256, 2) + 1.0
+    loss = WassersteinGPLoss(gp_weight=10.0)
+    torch.manual_seed(1)  # the same interpolation ε in both
+    fp32 = loss.penalty(critic, real, fake)
+    torch.manual_seed(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss.penalty(critic, real, fake)
+        # what computing it in bf16 would give: the critic's forward autocast to bf16
+        torch.manual_seed(1)
+        eps = torch.rand(256, 1)
+        x = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grads,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        in_bf16 = 10.0 * ((grads.norm(2, dim=1) - 1.0) ** 2).mean()
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed, fp32, rtol=1e-6, atol=0)
+    assert (in_bf16.float() - fp32).abs() > 1e-4 * fp32  # bf16 would have changed it
