@@ -142,6 +142,11 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     from hydra.errors import HydraException
 
     args, _ = get_args_parser().parse_known_args(argv)
+    modes = [flag for flag, on in (("--run", args.run), ("-m/--multirun", args.multirun), ("--cfg", args.cfg),
+                                   ("--info", args.info), ("--shell-completion", args.shell_completion)) if on]
+    if len(modes) > 1:  # Hydra raises a ValueError with a traceback
+        raise GanRunError(f"{' and '.join(modes)} cannot be used together; to print a sweep job's config, "
+                          "run gan-run --cfg job with that job's values (one value per key)")
     if args.help or args.hydra_help or args.info or args.shell_completion:
         return
     try:

@@ -69,6 +69,13 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["dataset=shapes", "dataset.channels=2"], ["dataset.channels=2", "one of 1, 3"]),
         (["model.hidden=[64,0]"], ["model.hidden"]),
         (["dataset.std=0"], ["dataset.std=0"]),
+        (["model=pacgan", "batch_size=63"], ["batch_size=63", "model.pack=2"]),
+        (["model=pacgan", "model.pack=0"], ["model.pack=0", ">= 1"]),
+        (["ema_decay=1"], ["ema_decay=1", "< 1"]),
+        (["lr_schedule=linear_decay", "lr_schedule.end_factor=2"], ["lr_schedule.end_factor=2", "<= 1"]),
+        (["-m", "--cfg", "job"], ["-m/--multirun and --cfg"]),
+        (["dataset=shapes", "dataset.num_images=10"], ["batch_size=64", "10 images"]),
+        (["dataset=shapes", "dataset.num_workers=-1"], ["dataset.num_workers=-1", ">= 0"]),
     ],
 )
 def test_bad_value_gets_one_line_naming_the_key(gan_run, tmp_path, args, must_name):

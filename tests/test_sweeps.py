@@ -36,3 +36,24 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
     assert "sweep: 2 jobs, 2 completed" in result.stdout
     for job in ("0", "1"):
         assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_path):
+    # the same launcher code path as hydra/launcher=slurm, without a cluster
+    result = gan_run("-m", "hydra/launcher=submitit_local", "loss=gan,wgan", "trainer=smoke", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    assert "sweep: 2 jobs, 2 completed" in result.stdout
+    for job in ("0", "1"):
+        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2
+
+
+def test_slurm_launcher_config_sets_partition_gpus_and_time_limit(gan_run):
+    result = gan_run("hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.gpus_per_node=4",
+                     "--cfg", "hydra", "--resolve")
+    assert result.returncode == 0, result.stderr
+    launcher = yaml.safe_load(result.stdout)["hydra"]["launcher"]
+    assert launcher["_target_"].endswith("SlurmLauncher")
+    assert launcher["partition"] == "gpu" and launcher["gpus_per_node"] == 4
+    assert launcher["tasks_per_node"] == 4  # one task per GPU, as Lightning's SLURM DDP expects
+    assert launcher["timeout_min"] == 240
