@@ -16,7 +16,8 @@ same seed, the same batch, the same n_critic, loss and optimizers:
   B  the forty-line loop a researcher would write in plain torch: fresh networks from the same
      config and seed (so identical initial weights), the loss formulas inline, the same
      optimizer classes and hyperparameters, ``zero_grad(set_to_none=True)``, real data from
-     the same ``dataset.sample`` on the CPU, noise from ``torch.randn``, the critic frozen
+     the same ``dataset.batches`` stream (samples drawn on the CPU for the ring), noise from
+     ``torch.randn``, the critic frozen
      (``requires_grad_(False)``) during the G update as in the WGAN reference code, WGAN
      weights clipped after each critic step. No logging. Timed: optimizer construction and
      the loop.
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import os
 import platform
@@ -74,6 +76,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
 from gan_cli.build import build, build_data_and_networks  # noqa: E402
 from gan_cli.cli import config_dir  # noqa: E402
 from gan_cli.module import GANModule  # noqa: E402
+from gan_cli.train import prepare_networks  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/machine.py, next to this script)
 
 OPTIM = {"gan": "adam", "wgan": "rmsprop"}  # what conf/ and the WGAN paper pair with each loss
@@ -85,13 +88,14 @@ class Case:
     width: int
     cfg: DictConfig
     hydra_cfg: DictConfig
+    label: str = ""
     a: list[float] = field(default_factory=list)  # seconds per generator step, one per round
     b: list[float] = field(default_factory=list)
     weight_diff: float = float("nan")
 
     @property
     def name(self) -> str:
-        return f"{self.loss}:{self.width}"
+        return self.label or f"{self.loss}:{self.width}"
 
 
 # ---- configuration, exactly as gan-run composes it ----------------------------------------
@@ -105,6 +109,11 @@ def compose_case(loss: str, width: int, batch_size: int, seed: int, out_dir: Pat
         "trainer=cpu",
         "dataset=ring",
     ]
+    return compose_overrides(loss, width, overrides, out_dir)
+
+
+def compose_overrides(loss: str, width: int, overrides: list[str], out_dir: Path, label: str = "") -> Case:
+    """The config gan-run composes from ``overrides`` (``loss`` must match the loss override)."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
@@ -115,7 +124,7 @@ def compose_case(loss: str, width: int, batch_size: int, seed: int, out_dir: Pat
     HydraConfig.instance().set_config(hydra_cfg)
     with open_dict(cfg):
         del cfg["hydra"]
-    return Case(loss, width, cfg, hydra_cfg)
+    return Case(loss, width, cfg, hydra_cfg, label)
 
 
 # ---- A: gan-run's path -----------------------------------------------------------------------
@@ -125,6 +134,7 @@ def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[G
     HydraConfig.instance().set_config(case.hydra_cfg)  # ${hydra:runtime.output_dir} resolves
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     dataset, generator, discriminator = build_data_and_networks(cfg)
+    prepare_networks(cfg, generator, discriminator)  # channels_last, compile: as gan_cli.train does
     module = GANModule(
         generator=generator,
         discriminator=discriminator,
@@ -158,18 +168,23 @@ def time_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[fl
 
 
 # ---- B: the hand-written loop ----------------------------------------------------------------
-def build_raw(case: Case) -> tuple:
-    """Fresh networks (same classes, same seed, so the same initial weights as A's), the dataset,
-    and the optimizer factories: functools.partial(torch.optim.X, lr=…, …) from the config."""
+def build_raw(case: Case, device: str = "cpu") -> tuple:
+    """Fresh networks (same classes, same seed, so the same initial weights as A's) on
+    ``device``, the stream of real batches, and the optimizer factories:
+    functools.partial(torch.optim.X, lr=…, …) from the config."""
     cfg = case.cfg
     torch.manual_seed(int(cfg.seed))
     dataset, generator, discriminator = build_data_and_networks(cfg)
+    generator, discriminator = generator.to(device), discriminator.to(device)
+    prepare_networks(cfg, generator, discriminator)
     make_g = build(cfg.optim.generator, "optim.generator")
     make_d = build(cfg.optim.discriminator, "optim.discriminator")
-    return dataset, generator, discriminator, make_g, make_d
+    # the same stream A's module reads: on-device samples (toy data), a DataLoader (images)
+    real_batches = dataset.batches(int(cfg.batch_size), torch.device(device))
+    return real_batches, generator, discriminator, make_g, make_d
 
 
-def raw_loop(case: Case, steps: int, dataset, G, D, make_g, make_d) -> None:
+def raw_loop(case: Case, steps: int, real_batches, G, D, make_g, make_d, bf16: bool = False) -> None:
     cfg = case.cfg
     n, latent = int(cfg.batch_size), int(cfg.model.latent_dim)
     n_critic = int(cfg.loss.n_critic)
@@ -177,13 +192,17 @@ def raw_loop(case: Case, steps: int, dataset, G, D, make_g, make_d) -> None:
     clip = float(cfg.loss.clip_value) if wgan else 0.0
     opt_g, opt_d = make_g(G.parameters()), make_d(D.parameters())
     d_params = list(D.parameters())
+    device = next(G.parameters()).device
+    # bf16 autocast around the forward passes, as Lightning's bf16-mixed precision does
+    autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16, enabled=bf16)
 
     for _ in range(steps):
         for _ in range(n_critic):
-            real = dataset.sample(n)
-            with torch.no_grad():
-                fake = G(torch.randn(n, latent))
-            real_scores, fake_scores = D(real), D(fake)
+            real = next(real_batches)
+            with torch.no_grad(), autocast():
+                fake = G(torch.randn(n, latent, device=device))
+            with autocast():
+                real_scores, fake_scores = D(real).float(), D(fake).float()
             if wgan:
                 d_loss = fake_scores.mean() - real_scores.mean()
             else:
@@ -197,7 +216,8 @@ def raw_loop(case: Case, steps: int, dataset, G, D, make_g, make_d) -> None:
                     torch._foreach_clamp_max_(d_params, clip)
         for p in d_params:
             p.requires_grad_(False)
-        fake_scores = D(G(torch.randn(n, latent)))
+        with autocast():
+            fake_scores = D(G(torch.randn(n, latent, device=device))).float()
         g_loss = -fake_scores.mean() if wgan else F.softplus(-fake_scores).mean()
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -206,10 +226,12 @@ def raw_loop(case: Case, steps: int, dataset, G, D, make_g, make_d) -> None:
             p.requires_grad_(True)
 
 
-def time_raw(case: Case, steps: int) -> tuple[float, torch.nn.Module]:
-    objects = build_raw(case)
+def time_raw(case: Case, steps: int, device: str = "cpu", bf16: bool = False) -> tuple[float, torch.nn.Module]:
+    objects = build_raw(case, device)
     start = time.perf_counter()
-    raw_loop(case, steps, *objects)
+    raw_loop(case, steps, *objects, bf16=bf16)
+    if device != "cpu":
+        torch.cuda.synchronize()
     return time.perf_counter() - start, objects[1]
 
 

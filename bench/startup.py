@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
-from machine import cpu_model  # bench/machine.py, next to this script
+from machine import console_script, machine_lines  # bench/machine.py, next to this script
 
 # (label, arguments, expected exit code, target: the median must be under this many seconds)
 CASES = [
@@ -38,35 +35,6 @@ CASES = [
     ("gan-run steps=0 (bad config)", ["steps=0"], 2, 1.0),  # README: "in under a second"
     ("gan-run trainer=smoke", ["trainer=smoke"], 0, 10.0),
 ]
-
-
-def console_script(name: str) -> str:
-    """The console script installed next to this interpreter (the venv's), else on PATH."""
-    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if not path:
-        raise SystemExit(f"error: console script {name} not found next to {sys.executable} or on PATH; "
-                         "install the package first (make install)")
-    return path
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine_lines() -> list[str]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return [
-        f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable by this process)",
-        f"- load average (1 / 5 / 15 min) at the end: {load}",
-        # versions read from the installed metadata: importing torch here would warm the page cache
-        f"- torch {version('torch')}, pytorch-lightning {version('pytorch-lightning')}, "
-        f"hydra-core {version('hydra-core')}, Python {platform.python_version()}",
-        f"- gan-run: {console_script('gan-run')}",
-    ]
 
 
 def run_once(script: str, args: list[str], expected_rc: int, root: Path, index: int) -> float:
