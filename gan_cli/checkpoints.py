@@ -63,8 +63,13 @@ def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """``key (saved → current)`` for every RESUME_MUST_MATCH setting that differs."""
-    saved_flat = flatten({g: saved.get(g) for g in RESUME_MUST_MATCH})
-    current_flat = flatten({g: current.get(g) for g in RESUME_MUST_MATCH})
+    # settings gan-run gained after the checkpoint was written are not in its config: compare
+    # only the groups it has; how many loader workers read the data changes no saved state
+    groups = [g for g in RESUME_MUST_MATCH if g in saved]
+    saved_flat = flatten({g: saved.get(g) for g in groups})
+    current_flat = flatten({g: current.get(g) for g in groups})
+    for flat in (saved_flat, current_flat):
+        flat.pop("dataset.num_workers", None)
     missing = "<not set>"
     return [
         f"{key} ({saved_flat.get(key, missing)} → {current_flat.get(key, missing)})"

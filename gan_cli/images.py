@@ -22,6 +22,7 @@ import builtins
 import codecs
 import gzip
 import pickle
+import signal
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -376,6 +377,17 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
 # The dataset object gan-run trains on
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """Loader workers leave Ctrl-C (SIGINT, sent to the whole terminal's process group) and
+    Lightning's SLURM requeue signal (SIGUSR1) to the training process, which inherited
+    handlers for both would otherwise run in every worker too. SIGTERM keeps its default:
+    multiprocessing stops workers with it at exit, and a worker that ignored it would hang
+    the exit."""
+    for sig in (signal.SIGINT, getattr(signal, "SIGUSR1", None)):
+        if sig is not None:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 class _Images(Dataset):
     """The uint8 images as a map-style Dataset: item i is image i (C×H×W)."""
 
@@ -429,8 +441,9 @@ class ImageData(ToyDistribution):
     def batches(self, n: int, device: torch.device) -> Iterator[Tensor]:
         device = torch.device(device)
         dataset = _Images(self.images)
-        # the shuffling seed comes from torch's RNG, so `seed` fixes the order of the epochs
-        seed = int(torch.randint(2**62, ()))
+        # the run's seed (seed_everything's) fixes the order of the epochs; read, not drawn, so
+        # the noise stream is the same with and without a loader, and after a resume
+        seed = torch.initial_seed()
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
         else:
@@ -441,7 +454,8 @@ class ImageData(ToyDistribution):
                               f"per epoch; lower batch_size or use more images")
         loader = DataLoader(dataset, batch_size=n, sampler=sampler, drop_last=True,
                             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-                            pin_memory=device.type == "cuda")
+                            pin_memory=device.type == "cuda", worker_init_fn=_ignore_stop_signals,
+                            generator=torch.Generator().manual_seed(seed))
         epoch = 0
         while True:
             if isinstance(sampler, DistributedSampler):

@@ -244,14 +244,18 @@ class WassersteinGPLoss(WassersteinLoss):
         self.gp_weight = float(gp_weight)
 
     def penalty(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """The penalty per critic input: a packed critic (model=pacgan) reads m samples as one
+        input, so ε is drawn per pack and the gradient norm taken over the whole pack."""
         device_type = real.device.type
+        pack = int(getattr(discriminator, "pack", 1))
         with torch.autocast(device_type=device_type, enabled=False):
             real, fake = real.float(), fake.float()
-            eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+            eps = torch.rand(real.shape[0] // pack, *([1] * (real.dim() - 1)), device=real.device)
+            eps = eps.repeat_interleave(pack, dim=0) if pack > 1 else eps
             interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
             scores = discriminator(interpolates)
             (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-            grad_norm = grads.flatten(1).norm(2, dim=1)
+            grad_norm = grads.reshape(real.shape[0] // pack, -1).norm(2, dim=1)
             return self.gp_weight * ((grad_norm - 1.0) ** 2).mean()
 
     def metrics(self, out: DiscriminatorOutput) -> dict[str, Tensor]:

@@ -23,7 +23,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from gan_cli.data import GeneratorSteps, ToyDistribution
 from gan_cli.guards import check_finite
@@ -44,6 +44,22 @@ def global_norm(tensors: list[Tensor]) -> Tensor:
 def gradient_norm(module: nn.Module) -> Tensor:
     """‖∇θ‖₂ over all parameters of ``module`` that have a gradient."""
     return global_norm([p.grad for p in module.parameters() if p.grad is not None])
+
+
+class ExponentialAverage:
+    """``multi_avg_fn`` of torch's AveragedModel: θ̄ ← β θ̄ + (1 − β) θ, what
+    ``get_ema_multi_avg_fn`` computes, but picklable (that one returns a closure, which
+    ``trainer=ddp_cpu``'s spawned workers cannot receive)."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = float(decay)
+
+    def __call__(self, averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - self.decay)
+        else:  # integer buffers (batch norm's step count)
+            for a, c in zip(averaged, current):
+                a.copy_(a * self.decay + c * (1 - self.decay))
 
 
 class GANModule(pl.LightningModule):
@@ -86,7 +102,7 @@ class GANModule(pl.LightningModule):
         # θ̄ ← β θ̄ + (1 - β) θ after every generator update (ema_decay = β): averaging damps the
         # last iterate's oscillation around the modes (Yazıcı et al. 2019). Evaluation and
         # gan-sample draw from the average.
-        self.generator_ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(float(ema_decay)),
+        self.generator_ema = (AveragedModel(generator, multi_avg_fn=ExponentialAverage(ema_decay),
                                             use_buffers=True) if ema_decay > 0 else None)
         if self.generator_ema is not None:  # updated by copying, never by backward (DDP: no unused grads)
             self.generator_ema.requires_grad_(False)
@@ -191,7 +207,7 @@ class GANModule(pl.LightningModule):
         return self.loss.critic_steps(generator_step)
 
     def generator_gradient_norm(self) -> Tensor:
-        """‖∇θ L_G(θ)‖₂ of the generator loss through the current D, without updating anything.
+        """‖∇θ L_G(θ)‖₂ of the generator loss through the current D, without updating any weight.
 
         The measurement of Arjovsky & Bottou (2017, Fig. 2; seed 001): with G fixed, train D
         and watch this norm. As D nears D*, log(1 - D(G(z))) gives G a gradient that vanishes;
@@ -260,6 +276,11 @@ class GANModule(pl.LightningModule):
         # Restored at on_train_start, not here: setup between loading and the first step
         # must not consume the random stream that the uninterrupted run would have used.
         self._rng_to_restore = state.get("rng")
+
+    def on_train_end(self) -> None:
+        if self._real_batches is not None:
+            self._real_batches.close()  # stops an image DataLoader's persistent workers now
+            self._real_batches = None
 
     def on_train_start(self) -> None:
         if self._rng_to_restore is not None:

@@ -182,15 +182,17 @@ def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, 
 
 def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(gan_run_process, tmp_path):
     # ddp_cpu spawns its workers, so it works inside a Hydra multirun (the subprocess launcher
-    # would re-run the whole sweep command); a GAN job and a WGAN-GP job, 2 processes each
+    # would re-run the whole sweep command); a GAN job and a WGAN-GP job, 2 processes each.
+    # ema_decay: G's weight average must survive the pickling that spawning does
     result = gan_run_process("-m", "trainer=ddp_cpu", "loss=gan,wgan_gp", "steps=4", "log_every=1",
-                             "model.hidden=[16]", "batch_size=32", "hydra.sweep.dir=sweep")
+                             "model.hidden=[16]", "batch_size=32", "ema_decay=0.5", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "sweep: 2 jobs, 2 completed" in result.stdout
     for job in ("0", "1"):
         assert sorted(p.name for p in (tmp_path / "sweep" / job / "checkpoints").iterdir()) == ["last.ckpt"]
         ckpt = load_ckpt(tmp_path / "sweep" / job / "checkpoints" / "last.ckpt")
         assert ckpt["gan_run"]["generator_step"] == 4
+        assert any(k.startswith("generator_ema.module.") for k in ckpt["state_dict"])
         summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
         assert summary["status"] == "completed" and summary["steps"] == 4
 

@@ -75,6 +75,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["lr_schedule=linear_decay", "lr_schedule.end_factor=2"], ["lr_schedule.end_factor=2", "<= 1"]),
         (["-m", "--cfg", "job"], ["-m/--multirun and --cfg"]),
         (["dataset=shapes", "dataset.num_images=10"], ["batch_size=64", "10 images"]),
+        (["lr_schedule=cosine", "lr_schedule.T_max=0"], ["lr_schedule.T_max=0", ">= 1"]),
         (["dataset=shapes", "dataset.num_workers=-1"], ["dataset.num_workers=-1", ">= 0"]),
     ],
 )
@@ -315,3 +316,14 @@ def test_a_failing_job_does_not_stop_the_sweep(gan_run, tmp_path):
     assert "failed" in rows["1"] and "optim.lr=-1 is not accepted" in rows["1"]
     assert "diverged" in rows["2"] and "diverged at generator step" in rows["2"]
     assert "completed" in rows["0"] and "completed" in rows["3"]
+
+
+def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_workers():
+    from gan_cli.checkpoints import config_differences
+
+    saved = {"model": {"hidden": [8]}, "loss": {"n_critic": 1}, "optim": {"lr": 1e-4},
+             "dataset": {"num_images": 64, "num_workers": 2}}  # written before ema_decay existed
+    current = {**saved, "dataset": {"num_images": 64, "num_workers": 0}, "ema_decay": 0.0, "lr_schedule": None}
+    assert config_differences(saved, current) == []
+    assert config_differences(saved, {**current, "optim": {"lr": 1e-3}}) == ["optim.lr (0.0001 → 0.001)"]
+

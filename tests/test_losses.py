@@ -141,3 +141,21 @@ def test_gradient_penalty_under_bf16_autocast_matches_fp32():
     assert mixed.dtype == torch.float32
     torch.testing.assert_close(mixed, fp32, rtol=1e-6, atol=0)
     assert (in_bf16.float() - fp32).abs() > 1e-4 * fp32  # bf16 would have changed it
+
+
+def test_gradient_penalty_of_a_packed_critic_is_taken_per_pack():
+    """PacGAN's critic reads a pack of m samples as one input: its penalty must equal that of
+    the same MLP fed the packs directly (ε per pack, the norm over the whole pack)."""
+    from gan_cli.networks import PackedMLP
+
+    torch.manual_seed(0)
+    packed = PackedMLP(in_features=2, pack=2, out_features=1, hidden=[16])
+    plain = MLP(4, 1, hidden=[16])
+    plain.load_state_dict(packed.state_dict())
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    loss = WassersteinGPLoss(gp_weight=1.0)
+    torch.manual_seed(1)
+    per_pack = loss.penalty(packed, real, fake)
+    torch.manual_seed(1)
+    direct = loss.penalty(plain, real.reshape(4, 4), fake.reshape(4, 4))
+    torch.testing.assert_close(per_pack, direct)
