@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # a looser spec would pull several GB of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install run smoke test test-fast tensorboard clean bench
+.PHONY: install run smoke test test-fast tensorboard clean bench bench-quality
 
 install: $(VENV)/.installed
 
@@ -26,9 +26,13 @@ smoke: install        ## seconds on a CPU
 test: install         ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-bench: install        ## start-up times, then the training loop vs plain torch (10-15 min on 2 cores)
+bench: install        ## start-up times, the training loop vs plain torch, throughput (MLP, DCGAN 64x64)
 	$(BIN)/python bench/startup.py $(STARTUP_ARGS)
 	$(BIN)/python bench/overhead.py $(OVERHEAD_ARGS)
+	$(BIN)/python bench/throughput.py $(THROUGHPUT_ARGS)
+
+bench-quality: install  ## the ring and grid benchmark presets over 10 seeds (40 min on the 2-core CI-like machine)
+	$(BIN)/python bench/toy_quality.py $(QUALITY_ARGS)
 
 tensorboard: install
 	$(BIN)/tensorboard --logdir outputs/

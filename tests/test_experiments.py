@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import scalars
 
@@ -14,7 +15,7 @@ EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "con
 
 
 #: every preset has a test below that runs it under trainer=smoke and checks what it is for
-TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation"}
+TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark"}
 
 
 def test_every_preset_has_its_smoke_test():
@@ -32,6 +33,21 @@ def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path)
     assert "loss=wgan_gp" in overrides[1]
     config = (tmp_path / "sweep" / "0" / ".hydra" / "config.yaml").read_text()
     assert "gan_cli.data.grid" in config
+
+
+@pytest.mark.parametrize("dataset, modes", [("ring", 8), ("grid", 25)])
+def test_benchmark_presets_train_a_packed_discriminator_with_a_decaying_lr(gan_run, tmp_path, dataset, modes):
+    result = gan_run(f"experiment={dataset}_benchmark", "trainer=smoke", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed" and 0 <= summary["final"]["eval/modes"] <= modes
+    assert {"eval/high_quality_pct", "eval/mode_kl"} <= summary["best"].keys()
+    # PacGAN2: D's first layer reads two 2-D samples at once
+    state = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    assert state["discriminator.net.0.weight"].shape[1] == 4
+    lr = [v for _, v in scalars(tmp_path / "run")["lr/generator"]]
+    assert lr == sorted(lr, reverse=True) and lr[-1] == 0.0
+    assert (tmp_path / "run" / "figures" / "step_000010.png").is_file()
 
 
 def test_wgan_paper_records_the_spearman_correlation_of_the_critic_estimate(gan_run, tmp_path):
@@ -75,18 +91,28 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
     with D frozen, the minimax loss gives the generator < 1 % of the non-saturating gradient."""
     import statistics
 
-    result = gan_run("-m", "experiment=vanishing_gradient", "loss=gan_minimax,gan", "trainer=smoke",
+    result = gan_run("-m", "experiment=vanishing_gradient", "loss=gan_minimax,gan,wgan", "trainer=smoke",
                      "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
-    median = {}
-    for job, loss in ((0, "gan_minimax"), (1, "gan")):
+    median, probe = {}, {}
+    for job, loss in ((0, "gan_minimax"), (1, "gan"), (2, "wgan")):
         series = scalars(tmp_path / "sweep" / str(job))
+        # G's gradient measured while D trains against the fixed initial G (x-axis: D updates)
+        probe[loss] = [v for _, v in series["pretrain/grad_norm_generator"]]
+        assert [s for s, _ in series["pretrain/grad_norm_generator"]] == list(range(0, 2001, 20))
+        if loss == "wgan":
+            continue
         median[loss] = statistics.median(v for _, v in series["grad_norm/generator"])
         # D was trained only before the first generator update (logged at step 1), then frozen
         d_grads = series["grad_norm/discriminator"]
         assert d_grads[0][1] > 0 and all(v == 0 for _, v in d_grads[1:])
         assert series["discriminator/real_score"][0][1] > 0.99  # D is (near) optimal
     assert median["gan_minimax"] < 0.01 * median["gan"], median
+    # as D nears optimality the minimax gradient falls from its peak; -log D's and the clipped
+    # critic's grow (after the first clip, which shrinks the critic's scale)
+    assert probe["gan_minimax"][-1] < 0.5 * max(probe["gan_minimax"]), probe["gan_minimax"]
+    assert probe["gan"][-1] > 0.9 * max(probe["gan"]), probe["gan"]
+    assert probe["wgan"][-1] > 3 * probe["wgan"][1], probe["wgan"]
 
 
 def test_js_saturation_js_is_stuck_at_log_2_while_the_wasserstein_distance_grows(gan_run, tmp_path):

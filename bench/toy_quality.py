@@ -1,0 +1,174 @@
+"""Toy-quality benchmark: the ring and grid benchmark presets over 10 seeds, as a user runs them.
+
+For each dataset and seed it runs
+
+    gan-run experiment=<dataset>_benchmark seed=<s> hydra.run.dir=<out>/<dataset>/seed_<s>
+
+as a subprocess of the installed console script, ``--jobs`` at a time, each limited to
+cores / jobs torch threads so that parallel runs do not oversubscribe the cores. Each run
+evaluates 2,500 samples at its end with the protocol of THEORY.md §4 (gan_cli.metrics.mode_coverage);
+this script reads ``final.eval/*`` from each run's summary.json and prints a Markdown table of
+modes recovered, % high-quality samples and mode KL as mean ± standard error over the seeds,
+next to the published rows of THEORY.md §4, then the CPU and wall seconds per seed (CPU
+seconds of the gan-run process and its threads, from os.wait4) and the machine.
+
+    .venv/bin/python bench/toy_quality.py [--seeds 10] [--jobs 2] [--datasets ring grid] [--out DIR]
+    .venv/bin/python bench/toy_quality.py -- steps=2000      # extra gan-run overrides after --
+
+The run folders stay in --out (default: bench_runs/toy_quality/), so every figure and curve
+behind the table can be opened in TensorBoard afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from machine import console_script, machine_lines  # bench/machine.py, next to this script
+
+#: THEORY.md §4: (name, modes, % high quality, mode KL or None), mean over their seeds
+PUBLISHED = {
+    "ring": [("GAN (PacGAN Table 1)", 6.3, 98.2, None), ("PacGAN2 (PacGAN Table 1)", 7.9, 95.6, None)],
+    "grid": [("GAN (PacGAN Table 1)", 17.3, 94.8, None), ("PacGAN4 (PacGAN Table 1)", 24.8, 93.6, None),
+             ("WGAN-GP (GDPP Table 1)", 24.2, 28.7, None), ("VEEGAN (VEEGAN Table 1)", 24.6, 40.0, None)],
+}
+MODES = {"ring": 8, "grid": 25}
+METRICS = ("eval/modes", "eval/high_quality_pct", "eval/mode_kl")
+
+
+@dataclass
+class Job:
+    dataset: str
+    seed: int
+    run_dir: Path
+    command: list[str]
+    process: subprocess.Popen | None = None
+    log: object = None
+    started: float = 0.0
+    wall_s: float = math.nan
+    cpu_s: float = math.nan
+    returncode: int | None = None
+
+    def result(self) -> dict:
+        try:
+            summary = json.loads((self.run_dir / "summary.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"status": "no summary"}
+        return summary
+
+
+def mean_se(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return f"{mean:.2f} ± {se:.2f}"
+
+
+def run_all(jobs: list[Job], parallel: int, threads: int) -> None:
+    """Run the jobs, ``parallel`` at a time; record each one's wall and CPU seconds."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env.pop("HYDRA_FULL_ERROR", None)
+    pending, running = list(jobs), {}
+    while pending or running:
+        while pending and len(running) < parallel:
+            job = pending.pop(0)
+            job.run_dir.mkdir(parents=True, exist_ok=True)
+            job.log = open(job.run_dir.parent / f"{job.run_dir.name}.log", "w")
+            job.started = time.monotonic()
+            job.process = subprocess.Popen(job.command, stdout=job.log, stderr=subprocess.STDOUT, env=env)
+            running[job.process.pid] = job
+            print(f"started: {' '.join(job.command[1:])}", file=sys.stderr, flush=True)
+        pid, status, usage = os.wait4(-1, 0)  # the child's own rusage: its CPU time, all threads
+        job = running.pop(pid, None)
+        if job is None:
+            continue
+        job.wall_s = time.monotonic() - job.started
+        job.cpu_s = usage.ru_utime + usage.ru_stime
+        job.returncode = os.waitstatus_to_exitcode(status)
+        job.process.returncode = job.returncode
+        job.log.close()
+        r = job.result()
+        final = r.get("final", {})
+        print(f"done: {job.dataset} seed {job.seed}: exit {job.returncode}, {job.wall_s:.0f} s wall, "
+              f"{job.cpu_s:.0f} s CPU, modes {final.get('eval/modes')}, "
+              f"HQ {final.get('eval/high_quality_pct')} %", file=sys.stderr, flush=True)
+
+
+def table(dataset: str, jobs: list[Job], overrides: list[str]) -> list[str]:
+    done = [j for j in jobs if j.result().get("status") == "completed"]
+    values = {m: [float(j.result()["final"][m]) for j in done if m in j.result().get("final", {})] for m in METRICS}
+    all_modes = sum(1 for v in values["eval/modes"] if v == MODES[dataset])
+    hq95 = sum(1 for v in values["eval/high_quality_pct"] if v >= 95.0)
+    preset = f"experiment={dataset}_benchmark" + (" " + " ".join(overrides) if overrides else "")
+    lines = [
+        f"### {dataset}: {MODES[dataset]} modes, {len(jobs)} seeds (`{preset}`)\n",
+        "| | modes recovered | % high quality | mode KL | seeds with every mode | seeds ≥ 95 % HQ |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| gan-run, {len(done)} of {len(jobs)} seeds completed | {mean_se(values['eval/modes'])} | "
+        f"{mean_se(values['eval/high_quality_pct'])} | {mean_se(values['eval/mode_kl'])} | "
+        f"{all_modes} / {len(done)} | {hq95} / {len(done)} |",
+    ]
+    for name, modes, hq, kl in PUBLISHED[dataset]:
+        lines.append(f"| {name}, published | {modes} | {hq} | {'n/a' if kl is None else kl} | | |")
+    cpu = [j.cpu_s for j in jobs if j.returncode == 0]
+    wall = [j.wall_s for j in jobs if j.returncode == 0]
+    if cpu:
+        lines.append(f"\nPer seed: CPU {statistics.median(cpu):.0f} s median (max {max(cpu):.0f} s), "
+                     f"wall {statistics.median(wall):.0f} s median (max {max(wall):.0f} s), over {len(cpu)} runs, "
+                     "each counted from start-up to the final evaluation.")
+    failed = [j for j in jobs if j.result().get("status") != "completed"]
+    for j in failed:
+        r = j.result()
+        lines.append(f"- seed {j.seed}: {r.get('status')}: {r.get('error', f'exit code {j.returncode}')}")
+    lines.append("\nPer seed (final eval, 2,500 samples): "
+                 + ", ".join(f"{j.seed}: {j.result().get('final', {}).get('eval/modes', 'n/a'):g}/"
+                             f"{j.result().get('final', {}).get('eval/high_quality_pct', float('nan')):.1f} %"
+                             for j in done))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per dataset (default 10)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=sorted(MODES))
+    parser.add_argument("--out", type=Path, default=Path("bench_runs/toy_quality"), help="run folders go here")
+    parser.add_argument("overrides", nargs="*", help="extra gan-run overrides (after --)")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or args.jobs < 1:
+        parser.error("--seeds and --jobs must be >= 1")
+
+    script = console_script("gan-run")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cores // args.jobs)
+    jobs = [Job(d, s, args.out.resolve() / d / f"seed_{s}",
+                [script, f"experiment={d}_benchmark", f"seed={s}", *args.overrides,
+                 f"hydra.run.dir={args.out.resolve() / d / f'seed_{s}'}"])
+            for d in args.datasets for s in range(args.seeds)]
+    start = time.monotonic()
+    run_all(jobs, args.jobs, threads)
+    total = time.monotonic() - start
+
+    print("## gan-run toy quality: the benchmark presets against the published results (THEORY.md §4)\n")
+    for d in args.datasets:
+        print("\n".join(table(d, [j for j in jobs if j.dataset == d], args.overrides)) + "\n")
+    print(f"Command: `python bench/toy_quality.py --seeds {args.seeds} --jobs {args.jobs} "
+          f"--datasets {' '.join(args.datasets)}{' -- ' + ' '.join(args.overrides) if args.overrides else ''}`; "
+          f"{args.jobs} runs at a time with {threads} torch thread{'s' if threads > 1 else ''} each, "
+          f"{total / 60:.1f} min in all. Run folders: {args.out}\n")
+    print("Machine:")
+    print("\n".join(machine_lines()))
+    return 0 if all(j.result().get("status") == "completed" for j in jobs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
