@@ -89,3 +89,8 @@ def check_resumable(path: str | os.PathLike, current_config: dict[str, Any]) -> 
             f"ckpt_path: {path} was made with other settings: {shown}; resume with the settings it was "
             f"trained with (see the run's .hydra/overrides.yaml), or start a new run"
         )
+    trained = int(checkpoint["gan_run"].get("generator_step", 0))
+    steps = current_config.get("steps")
+    if isinstance(steps, int) and trained >= steps:
+        raise GanRunError(f"steps={steps}: {path} has already trained {trained} generator steps, so there is "
+                          f"nothing left to train; resume with steps larger than {trained}")

@@ -153,6 +153,11 @@ def test_ckpt_path_from_another_config_names_the_keys_that_differ(gan_run, small
     assert_clean_error(result, "ckpt_path", "model.hidden ([16, 16] → [8])", "optim.")
 
 
+def test_resuming_a_checkpoint_that_already_reached_steps_is_refused(gan_run, small_checkpoint):
+    result = gan_run(*SMOKE, "steps=3", f"ckpt_path={small_checkpoint}")  # it holds 3 steps
+    assert_clean_error(result, "steps=3", "already trained 3 generator steps")
+
+
 @pytest.mark.parametrize("case", ["missing", "truncated"])
 def test_gan_sample_rejects_a_bad_checkpoint(tmp_path, small_checkpoint, case):
     path, reason = _bad_checkpoints(tmp_path, small_checkpoint)[case]
