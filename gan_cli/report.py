@@ -146,10 +146,12 @@ class Column:
 def report_columns(jobs: list[Job], metrics: list[str]) -> list[Column]:
     """job, status, the swept overrides, steps, wall time, ``metrics``, and error if any job has one."""
     override_values = {job.name: job.override_values() or {} for job in jobs}
+    swept = swept_override_keys(jobs)
     columns = [Column("job", lambda job: job.name), Column("status", lambda job: job.status)]
-    columns += [Column(key, lambda job, key=key: override_values[job.name].get(key)) for key in swept_override_keys(jobs)]
+    columns += [Column(key, lambda job, key=key: override_values[job.name].get(key)) for key in swept]
     columns += [
-        Column("steps", lambda job: job.steps, numeric=True),
+        # the steps each job trained; "steps done" when the steps= override is a column too
+        Column("steps done" if "steps" in swept else "steps", lambda job: job.steps, numeric=True),
         Column("wall time (s)", lambda job: job.wall_time_s, lambda v: cell_text(v, ".1f"), numeric=True),
     ]
     columns += [Column(name, lambda job, name=name: job.metrics.get(name), numeric=True) for name in metrics]

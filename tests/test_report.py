@@ -275,3 +275,12 @@ def test_bad_input_gets_a_one_line_error_and_exit_code_2(one_job_sweep, tmp_path
     assert must_name in result.stderr
     assert result.stdout == ""  # no half report
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.png").exists()
+
+
+def test_a_swept_steps_override_and_the_steps_trained_get_distinct_headers(tmp_path, capsys):
+    make_job(tmp_path, "0", ["steps=10"], COMPLETED)
+    make_job(tmp_path, "1", ["steps=4"], DIVERGED)
+    headers, rows = run_report(capsys, str(tmp_path))
+    assert headers.count("steps") == 1 and "steps done" in headers
+    assert [(r["steps"], r["steps done"]) for r in rows] == [("10", "10"), ("4", "4")]
+
