@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, TensorDataset
 
 from gan_cli.data import ToyDistribution
 from gan_cli.errors import GanRunError
@@ -388,19 +388,6 @@ def _ignore_stop_signals(worker_id: int) -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-class _Images(Dataset):
-    """The uint8 images as a map-style Dataset: item i is image i (C×H×W)."""
-
-    def __init__(self, images: Tensor) -> None:
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> Tensor:
-        return self.images[i]
-
-
 class ImageData(ToyDistribution):
     """A fixed set of uint8 images (N×C×H×W, held in host memory).
 
@@ -440,7 +427,7 @@ class ImageData(ToyDistribution):
 
     def batches(self, n: int, device: torch.device) -> Iterator[Tensor]:
         device = torch.device(device)
-        dataset = _Images(self.images)
+        dataset = TensorDataset(self.images)  # item i: (image i,)
         # the run's seed (seed_everything's) fixes the order of the epochs; read, not drawn, so
         # the noise stream is the same with and without a loader, and after a resume
         seed = torch.initial_seed()
@@ -448,8 +435,7 @@ class ImageData(ToyDistribution):
             sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
         else:
             sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-        per_epoch = len(sampler) // n
-        if per_epoch == 0:
+        if len(sampler) < n:
             raise GanRunError(f"batch_size={n} is larger than the {len(sampler)} images this process reads "
                               f"per epoch; lower batch_size or use more images")
         loader = DataLoader(dataset, batch_size=n, sampler=sampler, drop_last=True,
@@ -460,7 +446,7 @@ class ImageData(ToyDistribution):
         while True:
             if isinstance(sampler, DistributedSampler):
                 sampler.set_epoch(epoch)
-            for batch in loader:
+            for (batch,) in loader:
                 yield self._to_float(batch.to(device, non_blocking=True))
             epoch += 1
 

@@ -152,17 +152,14 @@ class GANModule(pl.LightningModule):
         log_now = (self.generator_step + 1) % self.log_every == 0 or self.generator_step + 1 >= self.steps
         n = self.batch_size
 
-        # k D/critic updates, each on a fresh real batch. G is not in this graph (the fakes are
-        # drawn under no_grad), so no toggling is needed: D's backward touches only D.
+        # k D/critic updates, each on a fresh real batch; no toggling is needed, as G is not in
+        # D's graph (discriminator_on_fresh_batch)
         d_out = None
         pretraining = self.generator_step == 0 and self.pretrain_discriminator_steps > 0
         for d_step in range(self.discriminator_updates(self.generator_step)):
             if pretraining and d_step % max(1, self.pretrain_discriminator_steps // 100) == 0:  # 100 points
                 self._log_pretraining(d_step)
-            real = self.next_real_batch()
-            with torch.no_grad():
-                fake = self.generator(self.sample_noise(n))
-            d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
+            d_out = self.discriminator_on_fresh_batch()
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(d_out.loss)
             opt_d.step()
@@ -172,10 +169,7 @@ class GANModule(pl.LightningModule):
         if log_now:
             d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
-                real = self.next_real_batch()
-                with torch.no_grad():
-                    fake = self.generator(self.sample_noise(n))
-                d_out = self.loss.discriminator_loss(self.discriminator, real, fake)
+                d_out = self.discriminator_on_fresh_batch()
 
         # one generator update, through a frozen D: its weights need no gradient here (the WGAN
         # reference code's requires_grad=False). A cached parameter list instead of
@@ -197,6 +191,14 @@ class GANModule(pl.LightningModule):
             self._log_step(d_out, g_loss, d_grad_norm, gradient_norm(self.generator))
         if self.generator_step >= self.steps:
             self.trainer.should_stop = True
+
+    def discriminator_on_fresh_batch(self) -> DiscriminatorOutput:
+        """The D/critic objective on a fresh real batch and fresh fakes. G is not in this graph
+        (the fakes are drawn under no_grad), so D's backward touches only D."""
+        real = self.next_real_batch()
+        with torch.no_grad():
+            fake = self.generator(self.sample_noise(self.batch_size))
+        return self.loss.discriminator_loss(self.discriminator, real, fake)
 
     def discriminator_updates(self, generator_step: int) -> int:
         """How many D/critic updates precede generator update number ``generator_step``."""

@@ -84,14 +84,18 @@ def final_scalars(trainer: pl.Trainer) -> tuple[dict[str, dict[str, Any]], int |
     return sections, None if step is None else int(step)
 
 
+def uses_gpu(cfg: DictConfig) -> bool:
+    """Whether the trainer config asks for a GPU."""
+    return str(cfg.trainer.get("accelerator", "cpu")) in ("gpu", "cuda")
+
+
 def check_config(cfg: DictConfig) -> None:
     """The checks that need torch: the checkpoint to resume, the device."""
     if cfg.ckpt_path is not None:
         check_resumable(str(cfg.ckpt_path), OmegaConf.to_container(cfg, resolve=True))
-    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
-    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+    if uses_gpu(cfg) and not torch.cuda.is_available():
         raise GanRunError(
-            f"trainer.accelerator={accelerator}: no CUDA device was found on this machine; use trainer=cpu"
+            f"trainer.accelerator={cfg.trainer.accelerator}: no CUDA device was found on this machine; use trainer=cpu"
         )
 
 
@@ -102,9 +106,7 @@ def prepare_networks(cfg: DictConfig, *networks: torch.nn.Module) -> None:
     under bf16; it changes nothing for the MLPs (no 4-D parameters). ``Module.compile`` rather
     than ``torch.compile(module)``: the latter wraps the module and renames every state-dict key.
     """
-    channels_last = cfg.channels_last
-    if channels_last is None:
-        channels_last = str(cfg.trainer.get("accelerator", "cpu")) in ("gpu", "cuda")
+    channels_last = uses_gpu(cfg) if cfg.channels_last is None else cfg.channels_last
     for net in networks:
         if channels_last:
             net.to(memory_format=torch.channels_last)
