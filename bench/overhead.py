@@ -161,6 +161,8 @@ def time_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[fl
     module, trainer = build_gan_run(case, steps, run_dir, logger)
     start = time.perf_counter()
     fit(module, trainer)
+    if module.device.type == "cuda":  # queued kernels count too (bench/throughput.py --device cuda)
+        torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
     if module.generator_step != steps:
         raise RuntimeError(f"{case.name}: gan-run made {module.generator_step} generator steps, expected {steps}")

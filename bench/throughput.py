@@ -22,42 +22,21 @@ On CPU the DCGAN case takes about a second per step; --steps-dcgan sets how many
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from overhead import (  # bench/overhead.py, next to this script
-    Case,
-    compose_overrides,
-    fit,
-    build_gan_run,
-    max_weight_diff,
-    time_raw,
-)
-from machine import machine_lines  # noqa: E402
+from overhead import compose_overrides, max_weight_diff, time_gan_run, time_raw  # bench/overhead.py
+from machine import machine_lines
 
 CASES = {
     "mlp": ["model=mlp", "dataset=ring", "batch_size=256"],
     "dcgan64": ["model=dcgan", "model.width=64", "dataset=shapes", "dataset.resolution=64",
                 "dataset.num_images=2048", "batch_size=64"],
 }
-
-
-def time_gan_run(case: Case, steps: int, run_dir: Path, device: str) -> tuple[float, torch.nn.Module]:
-    module, trainer = build_gan_run(case, steps, run_dir, "tensorboard")
-    start = time.perf_counter()
-    fit(module, trainer)
-    if device != "cpu":
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
-    if module.generator_step != steps:
-        raise RuntimeError(f"{case.name}: gan-run made {module.generator_step} generator steps, expected {steps}")
-    return elapsed, module.generator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             case = compose_overrides("gan", 0, [*common, *CASES[name]], root / "hydra", label=name)
             a, b = [], []
             for r in range(args.rounds + 1):  # round 0 is the warm-up (and compiles, with --compile)
-                t_a, generator_a = time_gan_run(case, steps, root / f"{name}-a{r}", args.device)
+                t_a, module = time_gan_run(case, steps, root / f"{name}-a{r}", "tensorboard")
                 t_b, generator_b = time_raw(case, steps, args.device, bf16)
                 if r:
                     a.append(steps / t_a)
@@ -102,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"raw {steps / t_b:.2f} steps/s", file=sys.stderr, flush=True)
             images = int(case.cfg.batch_size) * int(case.cfg.loss.n_critic)
             rows.append((name, steps, statistics.median(a), statistics.median(b), images,
-                         max_weight_diff(generator_a, generator_b) if args.device == "cpu" and not bf16 else None))
+                         max_weight_diff(module.generator, generator_b) if args.device == "cpu" and not bf16 else None))
 
     print(f"## gan-run throughput: {args.device}, precision {precision}, compile {args.compile}, "
           f"median of {args.rounds} rounds\n")

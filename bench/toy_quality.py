@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
@@ -56,13 +56,18 @@ class Job:
     wall_s: float = math.nan
     cpu_s: float = math.nan
     returncode: int | None = None
+    summary: dict = field(default_factory=lambda: {"status": "not run"})  # its summary.json, read once it ended
 
-    def result(self) -> dict:
-        try:
-            summary = json.loads((self.run_dir / "summary.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            return {"status": "no summary"}
-        return summary
+    @property
+    def final(self) -> dict:
+        return self.summary.get("final") or {}
+
+
+def read_summary(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"status": "no summary"}
 
 
 def mean_se(values: list[float]) -> str:
@@ -96,16 +101,15 @@ def run_all(jobs: list[Job], parallel: int, threads: int) -> None:
         job.returncode = os.waitstatus_to_exitcode(status)
         job.process.returncode = job.returncode
         job.log.close()
-        r = job.result()
-        final = r.get("final", {})
+        job.summary = read_summary(job.run_dir)
         print(f"done: {job.dataset} seed {job.seed}: exit {job.returncode}, {job.wall_s:.0f} s wall, "
-              f"{job.cpu_s:.0f} s CPU, modes {final.get('eval/modes')}, "
-              f"HQ {final.get('eval/high_quality_pct')} %", file=sys.stderr, flush=True)
+              f"{job.cpu_s:.0f} s CPU, modes {job.final.get('eval/modes')}, "
+              f"HQ {job.final.get('eval/high_quality_pct')} %", file=sys.stderr, flush=True)
 
 
 def table(dataset: str, jobs: list[Job], overrides: list[str]) -> list[str]:
-    done = [j for j in jobs if j.result().get("status") == "completed"]
-    values = {m: [float(j.result()["final"][m]) for j in done if m in j.result().get("final", {})] for m in METRICS}
+    done = [j for j in jobs if j.summary.get("status") == "completed"]
+    values = {m: [float(j.final[m]) for j in done if m in j.final] for m in METRICS}
     all_modes = sum(1 for v in values["eval/modes"] if v == MODES[dataset])
     hq95 = sum(1 for v in values["eval/high_quality_pct"] if v >= 95.0)
     preset = f"experiment={dataset}_benchmark" + (" " + " ".join(overrides) if overrides else "")
@@ -125,14 +129,13 @@ def table(dataset: str, jobs: list[Job], overrides: list[str]) -> list[str]:
         lines.append(f"\nPer seed: CPU {statistics.median(cpu):.0f} s median (max {max(cpu):.0f} s), "
                      f"wall {statistics.median(wall):.0f} s median (max {max(wall):.0f} s), over {len(cpu)} runs, "
                      "each counted from start-up to the final evaluation.")
-    failed = [j for j in jobs if j.result().get("status") != "completed"]
-    for j in failed:
-        r = j.result()
-        lines.append(f"- seed {j.seed}: {r.get('status')}: {r.get('error', f'exit code {j.returncode}')}")
+    for j in jobs:
+        if j.summary.get("status") != "completed":
+            lines.append(f"- seed {j.seed}: {j.summary.get('status')}: "
+                         f"{j.summary.get('error', f'exit code {j.returncode}')}")
     lines.append("\nPer seed (final eval, 2,500 samples): "
-                 + ", ".join(f"{j.seed}: {j.result().get('final', {}).get('eval/modes', 'n/a'):g}/"
-                             f"{j.result().get('final', {}).get('eval/high_quality_pct', float('nan')):.1f} %"
-                             for j in done))
+                 + ", ".join(f"{j.seed}: {j.final.get('eval/modes', math.nan):g}/"
+                             f"{j.final.get('eval/high_quality_pct', math.nan):.1f} %" for j in done))
     return lines
 
 
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{total / 60:.1f} min in all. Run folders: {args.out}\n")
     print("Machine:")
     print("\n".join(machine_lines()))
-    return 0 if all(j.result().get("status") == "completed" for j in jobs) else 1
+    return 0 if all(j.summary.get("status") == "completed" for j in jobs) else 1
 
 
 if __name__ == "__main__":
