@@ -32,7 +32,7 @@ class Rule:
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
         if self.kind is bool:
-            return "true or false"
+            return "true or false" + (", or null" if self.nullable else "")
         what = "an integer" if self.kind is int else "a finite float32 number"
         bounds = []
         if self.minimum is not None:

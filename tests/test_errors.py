@@ -76,6 +76,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["-m", "--cfg", "job"], ["-m/--multirun and --cfg"]),
         (["dataset=shapes", "dataset.num_images=10"], ["batch_size=64", "10 images"]),
         (["lr_schedule=cosine", "lr_schedule.T_max=0"], ["lr_schedule.T_max=0", ">= 1"]),
+        (["channels_last=2"], ["channels_last=2", "true or false, or null"]),
         (["dataset=shapes", "dataset.num_workers=-1"], ["dataset.num_workers=-1", ">= 0"]),
     ],
 )
