@@ -71,12 +71,12 @@ import pytorch_lightning as pl  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
+from omegaconf import DictConfig, open_dict  # noqa: E402
 
 from gan_cli.build import build, build_data_and_networks  # noqa: E402
 from gan_cli.cli import config_dir  # noqa: E402
 from gan_cli.module import GANModule  # noqa: E402
-from gan_cli.train import prepare_networks  # noqa: E402
+from gan_cli.train import build_module, prepare_networks  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/machine.py, next to this script)
 
 OPTIM = {"gan": "adam", "wgan": "rmsprop"}  # what conf/ and the WGAN paper pair with each loss
@@ -130,23 +130,11 @@ def compose_overrides(loss: str, width: int, overrides: list[str], out_dir: Path
 # ---- A: gan-run's path -----------------------------------------------------------------------
 def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[GANModule, pl.Trainer]:
     """The objects gan_cli.train.train builds, minus Evaluation/LastCheckpoint/progress bar."""
-    cfg = case.cfg
     HydraConfig.instance().set_config(case.hydra_cfg)  # ${hydra:runtime.output_dir} resolves
+    cfg = case.cfg.copy()
+    cfg.steps = steps
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    dataset, generator, discriminator = build_data_and_networks(cfg)
-    prepare_networks(cfg, generator, discriminator)  # channels_last, compile: as gan_cli.train does
-    module = GANModule(
-        generator=generator,
-        discriminator=discriminator,
-        loss=build(cfg.loss, "loss"),
-        dataset=dataset,
-        generator_optimizer=build(cfg.optim.generator, "optim.generator"),
-        discriminator_optimizer=build(cfg.optim.discriminator, "optim.discriminator"),
-        batch_size=cfg.batch_size,
-        steps=steps,
-        log_every=cfg.log_every,
-        run_config=OmegaConf.to_container(cfg, resolve=True),
-    )
+    module = build_module(cfg)  # as gan_cli.train.train builds it
     run_dir.mkdir(parents=True, exist_ok=True)
     lg: Any = build(cfg.logger, "logger", save_dir=str(run_dir)) if logger == "tensorboard" else False
     trainer = build(cfg.trainer, "trainer", logger=lg, callbacks=[], enable_progress_bar=False)

@@ -29,6 +29,11 @@ class GeneratorStepProgressBar(TQDMProgressBar):
     def train_description(self) -> str:
         return "generator step"
 
+    @property
+    def step_periods(self) -> tuple[int, ...]:
+        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        return (self.refresh_rate,)
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # not super(): the stock bar draws itself once with no total ("0/?"); this one starts
         # at the generator step a resumed run continues from, out of ``steps``
@@ -76,6 +81,11 @@ class LastCheckpoint(Callback):
         self.dirpath = Path(dirpath)
         self.every_n_steps = int(every_n_steps)
         self.saved_at: int | None = None  # generator step of the checkpoint on disk
+
+    @property
+    def step_periods(self) -> tuple[int, ...]:
+        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        return (self.every_n_steps,)
 
     @property
     def last_path(self) -> Path:

@@ -118,10 +118,11 @@ class SwissRoll(ToyDistribution):
 
 
 class GeneratorSteps:
-    """The iterable that drives Lightning's fit loop: one item per generator update.
+    """The iterable that drives Lightning's fit loop: one item per Lightning batch, which is
+    a run of generator updates (GANModule.training_step).
 
-    Lightning needs a "dataloader" to run ``training_step``; toy data is sampled inside
-    the step on the device, so this yields only the step's index and has no length
+    Lightning needs a "dataloader" to run ``training_step``; real data is drawn inside
+    the step on the device, so this yields only the batch's index and has no length
     (training stops when the module has made ``steps`` generator updates).
     """
 

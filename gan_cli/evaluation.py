@@ -46,6 +46,11 @@ class Evaluation(Callback):
         self._drawn_at: int | None = None  # the step of the last figures
         self.best: dict[str, float] = {}
 
+    @property
+    def step_periods(self) -> tuple[int, ...]:
+        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        return (self.every_n_steps, self.figures_every_n_steps)
+
     def _draw(self, pl_module: pl.LightningModule):
         devices = [pl_module.device] if pl_module.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

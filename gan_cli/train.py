@@ -114,6 +114,28 @@ def prepare_networks(cfg: DictConfig, *networks: torch.nn.Module) -> None:
             net.compile()
 
 
+def build_module(cfg: DictConfig) -> GANModule:
+    """The Lightning module of a run: data, networks, loss and optimizers from their groups."""
+    dataset, generator, discriminator = build_data_and_networks(cfg)
+    prepare_networks(cfg, generator, discriminator)
+    return GANModule(
+        generator=generator,
+        discriminator=discriminator,
+        loss=build(cfg.loss, "loss"),
+        dataset=dataset,
+        generator_optimizer=build(cfg.optim.generator, "optim.generator"),
+        discriminator_optimizer=build(cfg.optim.discriminator, "optim.discriminator"),
+        batch_size=cfg.batch_size,
+        steps=cfg.steps,
+        log_every=cfg.log_every,
+        run_config=OmegaConf.to_container(cfg, resolve=True),
+        pretrain_discriminator_steps=cfg.pretrain_discriminator_steps,
+        freeze_discriminator=cfg.freeze_discriminator,
+        lr_schedule=build(cfg.lr_schedule, "lr_schedule") if cfg.get("lr_schedule") else None,
+        ema_decay=cfg.ema_decay,
+    )
+
+
 def resume_command(overrides: list[str], checkpoint: Path) -> str:
     """The gan-run command line that continues this run from ``checkpoint`` (for display only)."""
     kept = [o for o in overrides if not o.startswith("ckpt_path=")]
@@ -139,32 +161,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         check_config(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
-        dataset, generator, discriminator = build_data_and_networks(cfg)
-        prepare_networks(cfg, generator, discriminator)
-        loss = build(cfg.loss, "loss")
-        generator_optimizer = build(cfg.optim.generator, "optim.generator")
-        discriminator_optimizer = build(cfg.optim.discriminator, "optim.discriminator")
-        if loss.avoid_momentum and has_momentum(discriminator_optimizer):
+        module = build_module(cfg)
+        if module.loss.avoid_momentum and has_momentum(module.discriminator_optimizer):
             choices = hydra_cfg.runtime.choices
             print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
                   file=sys.stderr)
-
-        module = GANModule(
-            generator=generator,
-            discriminator=discriminator,
-            loss=loss,
-            dataset=dataset,
-            generator_optimizer=generator_optimizer,
-            discriminator_optimizer=discriminator_optimizer,
-            batch_size=cfg.batch_size,
-            steps=cfg.steps,
-            log_every=cfg.log_every,
-            run_config=OmegaConf.to_container(cfg, resolve=True),
-            pretrain_discriminator_steps=cfg.pretrain_discriminator_steps,
-            freeze_discriminator=cfg.freeze_discriminator,
-            lr_schedule=build(cfg.lr_schedule, "lr_schedule") if cfg.get("lr_schedule") else None,
-            ema_decay=cfg.ema_decay,
-        )
         logger = build(cfg.logger, "logger")
         callbacks = [
             # the bar's numbers change when the module logs, so redraw it then

@@ -71,8 +71,9 @@ def gan_run_process(tmp_path):
     return _run
 
 
-def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
-    """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
+def compose_config(run_dir: Path, overrides: list[str]):
+    """The job config gan-run composes from conf/ with ``overrides``, with Hydra's runtime
+    set up as in a gan-run job whose run folder is ``run_dir``."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -80,7 +81,6 @@ def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
 
     from gan_cli.cli import config_dir
     from gan_cli.quiet import silence_third_party_noise
-    from gan_cli.train import train
 
     silence_third_party_noise()
     GlobalHydra.instance().clear()
@@ -93,7 +93,14 @@ def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg["hydra"]
-    return train(cfg)
+    return cfg
+
+
+def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
+    """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
+    from gan_cli.train import train
+
+    return train(compose_config(run_dir, overrides))
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:

@@ -1,0 +1,100 @@
+"""The training loop's bookkeeping: a Lightning batch is a run of generator updates
+(GANModule.training_step), and Lightning's optimizer hooks are skipped only when idle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from conftest import compose_config, scalars
+from gan_cli.train import build_module
+
+SMOKE = ("trainer=smoke",)
+
+
+def load_ckpt(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_batches_end_exactly_where_logging_and_evaluation_are_due(gan_run, tmp_path):
+    result = gan_run(*SMOKE, "log_every=3", "eval_every=4", "steps=10", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    series = scalars(tmp_path / "run")
+    assert [s for s, _ in series["generator/loss"]] == [3, 6, 9, 10]  # every log_every, and the last step
+    assert [s for s, _ in series["eval/modes"]] == [4, 8, 10]  # every eval_every, and the end
+    assert sorted(p.name for p in (tmp_path / "run/figures").iterdir()) == [
+        "step_000004.png", "step_000008.png", "step_000010.png"]
+
+
+def test_one_update_per_batch_and_ten_per_batch_train_the_same_weights(gan_run, tmp_path):
+    # log_every=1: a Lightning batch per generator update; log_every=100: the whole run in one batch
+    common = [*SMOKE, "loss=wgan", "optim=rmsprop", "eval_every=0", "steps=10"]
+    for name, log_every in (("each", 1), ("all", 100)):
+        result = gan_run(*common, f"log_every={log_every}", f"hydra.run.dir={name}")
+        assert result.returncode == 0, result.stderr
+    each = load_ckpt(tmp_path / "each/checkpoints/last.ckpt")
+    together = load_ckpt(tmp_path / "all/checkpoints/last.ckpt")
+    for key, value in each["state_dict"].items():
+        assert torch.equal(together["state_dict"][key], value), key
+    # Lightning's optimizer-step count is kept on either path: n_critic + 1 = 6 per generator update
+    assert each["global_step"] == together["global_step"] == 60
+
+
+class HookCounter(Callback):
+    def __init__(self) -> None:
+        self.calls = {"on_before_backward": 0, "on_after_backward": 0, "on_before_optimizer_step": 0}
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        self.calls["on_before_backward"] += 1
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        self.calls["on_after_backward"] += 1
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        self.calls["on_before_optimizer_step"] += 1
+
+
+def fit(tmp_path: Path, overrides: list[str], callbacks: list[Callback]):
+    cfg = compose_config(tmp_path / "run", [*SMOKE, *overrides])
+    pl.seed_everything(int(cfg.seed), verbose=False)
+    module = build_module(cfg)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, callbacks=callbacks,
+                         enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    trainer.fit(module)
+    return module, trainer
+
+
+def test_a_callback_with_optimizer_hooks_gets_every_call(tmp_path):
+    counter = HookCounter()
+    module, trainer = fit(tmp_path, ["loss=wgan", "optim=rmsprop", "steps=4"], [counter])
+    assert not module.lightning_hooks_idle()
+    assert counter.calls == dict.fromkeys(counter.calls, 4 * 6)  # (n_critic + 1) per generator update
+    assert trainer.global_step == 24
+
+
+def test_without_such_hooks_the_updates_skip_lightnings_wrappers(tmp_path):
+    module, trainer = fit(tmp_path, ["steps=4"], [])
+    assert module.lightning_hooks_idle()
+    assert trainer.global_step == 8  # still counted: 2 optimizer steps per generator update
+
+
+def test_a_stop_request_ends_the_batch_after_the_current_generator_update(tmp_path, monkeypatch):
+    """Ctrl-C and SIGTERM set a flag that the module checks after every generator update,
+    so a long batch (here one of 50 updates) stops at an update boundary, not at its end."""
+    cfg = compose_config(tmp_path / "run", [*SMOKE, "log_every=50", "eval_every=0", "steps=50"])
+    module = build_module(cfg)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False)
+    step = module.loss.after_discriminator_step
+
+    def request_stop_during_update_8(discriminator):
+        if module.generator_step == 7:
+            trainer.should_stop = True  # what GracefulInterrupt's SIGINT handler does
+        return step(discriminator)
+
+    monkeypatch.setattr(module.loss, "after_discriminator_step", request_stop_during_update_8)
+    trainer.fit(module)
+    assert module.generator_step == 8
