@@ -25,6 +25,7 @@ from pytorch_lightning.callbacks import Callback
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.metrics import mode_coverage, wasserstein_exact
+from gan_cli.networks import generate
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
@@ -58,8 +59,7 @@ class Evaluation(Callback):
             z = pl_module.sample_noise(self.num_samples)  # the same z at every evaluation
             torch.manual_seed(self.seed + 1 + pl_module.generator_step)
             real = pl_module.dataset.sample(self.num_samples, device=pl_module.device)
-        with torch.no_grad():
-            fake = pl_module.sampling_generator(z).float()
+        fake = generate(pl_module.sampling_generator, z, pl_module.batch_size)
         return real.float(), fake
 
     def metrics(self, pl_module: pl.LightningModule, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:

@@ -19,7 +19,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="gan-sample",
         description="Draw samples from the generator in a gan-run checkpoint and save them as a .npy array "
-                    "(N × data dimension), or, for a model trained on images, as a .png grid.",
+                    "(N × data dimension; N × C × H × W in [-1, 1] for a model trained on images), or, for "
+                    "a model trained on images, as a .png grid.",
     )
     parser.add_argument("checkpoint", help="a gan-run checkpoint, e.g. outputs/runs/<run>/checkpoints/last.ckpt")
     parser.add_argument("--num", type=int, default=2500, help="number of samples (default: 2500)")
@@ -27,9 +28,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="output file: .npy, or .png for image models (default: samples.npy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the latent noise (default: 0)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
+    parser.add_argument("--batch-size", type=int, default=256,
+                        help="samples generated at a time; bounds the memory a large --num needs (default: 256)")
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f"--num must be >= 1, got {args.num}")
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be >= 1, got {args.batch_size}")
     if Path(args.out).suffix not in (".npy", ".png"):
         parser.error(f"--out must end in .npy or .png, got {args.out}")
     return args
@@ -83,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         import numpy as np
         import torch
 
+        from gan_cli.networks import generate
+
         check_device(args.device)
         generator, image_shape = load_generator(args.checkpoint, args.device)
         out = Path(args.out)
@@ -90,14 +97,15 @@ def main(argv: list[str] | None = None) -> None:
             raise GanRunError(f"--out {out}: a .png grid needs a model trained on images; this one makes "
                               f"{generator.out_features}-dimensional points: use --out samples.npy")
         torch.manual_seed(args.seed)
-        with torch.no_grad():
-            z = torch.randn(args.num, generator.in_features, device=args.device)
-            samples = generator(z).float().cpu()
+        z = torch.randn(args.num, generator.in_features, device=args.device)
+        samples = generate(generator, z, args.batch_size).cpu()
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".png":
             from gan_cli.figures import image_grid, save_image
 
             save_image(image_grid(samples, tuple(image_shape)), out)
+        elif image_shape:
+            np.save(out, samples.reshape(-1, *image_shape).numpy())  # N × C × H × W
         else:
             np.save(out, samples.numpy())
     except GanRunError as e:
@@ -106,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         print(f"error: --out {args.out}: {e.strerror}", file=sys.stderr)
         sys.exit(2)
-    what = "images" if out.suffix == ".png" else f"samples of dimension {samples.shape[1]}"
+    what = ("images" if out.suffix == ".png" else f"images of shape {'×'.join(map(str, image_shape))}"
+            if image_shape else f"samples of dimension {samples.shape[1]}")
     print(f"wrote {samples.shape[0]} {what} to {out}")
 
 

@@ -11,6 +11,7 @@ import torch
 
 from conftest import images, run_cli, scalars
 from gan_cli.sample import load_generator
+from gan_cli.sample import main as sample_main
 
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
@@ -143,6 +144,9 @@ def test_gan_sample_writes_n_by_dim_array(gan_run, tmp_path):
     assert result.returncode == 0, result.stderr
     samples = np.load(tmp_path / "samples.npy")
     assert samples.shape == (2500, 2) and np.isfinite(samples).all()
+    # generated 7 at a time (bounded memory), the same samples
+    sample_main([str(ckpt), "--num", "2500", "--batch-size", "7", "--out", str(tmp_path / "small_batches.npy")])
+    np.testing.assert_allclose(np.load(tmp_path / "small_batches.npy"), samples, rtol=0, atol=1e-6)
 
 
 def test_gan_sample_draws_from_the_weight_average_that_evaluation_used(gan_run, tmp_path):
@@ -178,6 +182,9 @@ def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, 
     assert out.returncode == 0, out.stderr
     with Image.open(tmp_path / "grid.png") as picture:  # 8 per row, 2 rows
         assert picture.size == (8 * 18 + 2, 2 * 18 + 2)
+    sample_main([str(run / "checkpoints" / "last.ckpt"), "--num", "5", "--out", str(tmp_path / "images.npy")])
+    array = np.load(tmp_path / "images.npy")  # N × C × H × W, in the generator's [-1, 1]
+    assert array.shape == (5, 3, 16, 16) and np.abs(array).max() <= 1
 
 
 def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(gan_run_process, tmp_path):
