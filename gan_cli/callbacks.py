@@ -124,8 +124,9 @@ class LastCheckpoint(Callback):
 
 
 class GracefulInterrupt(Callback):
-    """The first Ctrl-C finishes the current generator step, then training stops as if it
-    had reached ``steps`` (so ``last.ckpt`` is written); a second Ctrl-C aborts at once.
+    """The first Ctrl-C finishes the current generator step (under DDP, the current Lightning
+    batch of generator steps: GANModule._stop_requested), then training stops as if it had
+    reached ``steps`` (so ``last.ckpt`` is written); a second Ctrl-C aborts at once.
 
     Lightning's own handling raises KeyboardInterrupt wherever the signal lands, possibly
     between a critic update and its generator update, and saves nothing.
@@ -144,7 +145,8 @@ class GracefulInterrupt(Callback):
                 raise KeyboardInterrupt
             self.requested = True
             trainer.should_stop = True
-            print("\nCtrl-C: finishing this generator step and saving checkpoints/last.ckpt "
+            what = "this generator step" if trainer.world_size == 1 else "this batch of generator steps"
+            print(f"\nCtrl-C: finishing {what} and saving checkpoints/last.ckpt "
                   "(press Ctrl-C again to abort without saving)", file=sys.stderr)
 
         self._previous_handler = signal.signal(signal.SIGINT, handler)

@@ -121,8 +121,9 @@ class GeneratorSteps:
     """The iterable that drives Lightning's fit loop: one item per Lightning batch, which is
     a run of generator updates (GANModule.training_step).
 
-    Lightning needs a "dataloader" to run ``training_step``; real data is drawn inside
-    the step on the device, so this yields only the batch's index and has no length
+    Lightning needs a "dataloader" to run ``training_step``; the real batches are drawn
+    inside the step (toy data: sampled on the device; images: from their own DataLoader),
+    so this yields only the batch's index and has no length
     (training stops when the module has made ``steps`` generator updates).
     """
 

@@ -25,6 +25,7 @@ from pytorch_lightning.callbacks import Callback
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.metrics import mode_coverage, wasserstein_exact
+from gan_cli.module import write_to_loggers
 from gan_cli.networks import generate
 
 
@@ -128,8 +129,7 @@ class Evaluation(Callback):
 
     def _log_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule, real, fake, step: int) -> None:
         metrics = self.metrics(pl_module, real, fake)
-        for logger in trainer.loggers:
-            logger.log_metrics(metrics, step=step)
+        write_to_loggers(trainer.loggers, metrics, step)
         for tag, value in metrics.items():
             better = max if tag in HIGHER_IS_BETTER else min
             self.best[tag] = better(self.best.get(tag, value), value)

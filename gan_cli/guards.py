@@ -7,6 +7,7 @@ adds no device-to-host synchronisation to the steps in between.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import torch
@@ -25,6 +26,13 @@ def check_finite(step: int, named: Mapping[str, Tensor]) -> None:
         bad = flat[~torch.isfinite(flat)]
         if bad.numel():
             raise Diverged(step, name, float(bad[0]))
+
+
+def check_finite_values(step: int, named: Mapping[str, float]) -> None:
+    """Raise Diverged for the first value in ``named`` that is NaN or Inf (values already on the host)."""
+    for name, value in named.items():
+        if not math.isfinite(value):
+            raise Diverged(step, name, value)
 
 
 def check_parameters_finite(step: int, module: torch.nn.Module, prefix: str) -> None:

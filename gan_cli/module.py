@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from gan_cli.data import GeneratorSteps, ToyDistribution
-from gan_cli.guards import check_finite
+from gan_cli.guards import check_finite_values
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.quiet import silence_third_party_noise
 
@@ -51,6 +51,14 @@ def global_norm(tensors: list[Tensor]) -> Tensor:
 def gradient_norm(module: nn.Module) -> Tensor:
     """‖∇θ‖₂ over all parameters of ``module`` that have a gradient."""
     return global_norm([p.grad for p in module.parameters() if p.grad is not None])
+
+
+def write_to_loggers(loggers: list, metrics: dict[str, float], step: int) -> None:
+    """``metrics`` at ``step`` in every logger, saved at once, as Lightning's logger connector
+    does (a CSV logger writes its file only on save). Lightning's loggers write on rank 0 only."""
+    for logger in loggers:
+        logger.log_metrics(metrics, step=step)
+        logger.save()
 
 
 class ExponentialAverage:
@@ -138,9 +146,9 @@ class GANModule(pl.LightningModule):
         return GeneratorSteps()
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # The "batch" is only the generator step's index (GeneratorSteps): real data is sampled
-        # on the device inside training_step, so Lightning's recursive move-to-device walk,
-        # paid once per generator step, is skipped. Anything else goes the usual way.
+        # The "batch" is only the batch's index (GeneratorSteps): real data reaches the device
+        # inside training_step, so Lightning's recursive move-to-device walk over the index is
+        # skipped. Anything else goes the usual way.
         if isinstance(batch, int):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
@@ -223,9 +231,9 @@ class GANModule(pl.LightningModule):
         step in a closure. gan-run implements none of the hooks, and on one device in fp32 or
         bf16 the wrappers add nothing else, yet they cost ~5 % of an update of a 3 × 64 MLP
         (bench/overhead.py). So they are skipped then and only then (``lightning_hooks_idle``);
-        DDP, fp16's gradient scaler, gradient clipping or an overridden hook take the full
-        path. Lightning's optimizer-step count (``trainer.global_step``) and profiler see
-        every step either way.
+        DDP, fp16's gradient scaler or an overridden hook take the full path. Lightning's optimizer-step count (``trainer.global_step``) and profiler see
+        every step either way. (Gradient clipping is not a case: Lightning refuses
+        ``gradient_clip_val`` under manual optimization.)
         """
         optimizer.zero_grad(set_to_none=True)
         if not self._hooks_idle:
@@ -234,6 +242,8 @@ class GANModule(pl.LightningModule):
             return
         loss.backward()
         # what LightningOptimizer.step does around the step besides the hooks: count and profile it
+        # (private attributes that Lightning's manual loop sets, as of 2.6; pyproject pins <2.7,
+        # and tests/test_loop.py checks that trainer.global_step still counts every step)
         optimizer._on_before_step()
         optimizer.optimizer.step()
         optimizer._on_after_step()
@@ -241,14 +251,13 @@ class GANModule(pl.LightningModule):
     def lightning_hooks_idle(self) -> bool:
         """Whether ``manual_backward`` and ``LightningOptimizer.step`` would do nothing beyond
         ``loss.backward()`` and ``optimizer.step()`` in this trainer: a single device, fp32 or
-        bf16 without a gradient scaler, no gradient clipping, and none of their hooks
-        overridden by the module or by any callback."""
+        bf16 without a gradient scaler, and none of their hooks overridden by the module or by
+        any callback."""
         trainer = self.trainer
         precision = trainer.precision_plugin
         hooks = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
         return (type(trainer.strategy) is SingleDeviceStrategy
                 and (type(precision) is Precision or (type(precision) is MixedPrecision and precision.scaler is None))
-                and not trainer.gradient_clip_val
                 and not any(is_overridden(hook, self, pl.LightningModule) for hook in ("backward", *hooks))
                 and not any(is_overridden(hook, callback, Callback)
                             for callback in trainer.callbacks for hook in hooks))
@@ -263,8 +272,9 @@ class GANModule(pl.LightningModule):
     def _stop_requested(self) -> bool:
         """Whether to end the batch before ``batch_end_step``: Ctrl-C (GracefulInterrupt) or
         SIGTERM arrived, so Lightning can stop and save at this generator step. Under DDP the
-        batch runs to its end on every rank instead: ranks must make the same number of
-        updates, and Lightning broadcasts rank 0's SIGTERM at the start of the next batch."""
+        batch runs to its end instead, as ranks must make the same number of updates (each
+        rank's collectives wait for the others'); Lightning then stops at the batch's end on
+        the ranks the signal reached, so it must reach all of them, as SLURM's does."""
         if self.trainer.world_size > 1:
             return False
         return self.trainer.should_stop or self.trainer.received_sigterm
@@ -303,10 +313,7 @@ class GANModule(pl.LightningModule):
     def _log_pretraining(self, d_step: int) -> None:
         """The pretraining curves, against D/critic updates (not generator steps): how G's
         gradient changes as D approaches optimality."""
-        metrics = {"pretrain/grad_norm_generator": float(self.generator_gradient_norm())}
-        if self.trainer.is_global_zero:
-            for logger in self.loggers:
-                logger.log_metrics(metrics, step=d_step)
+        write_to_loggers(self.loggers, {"pretrain/grad_norm_generator": float(self.generator_gradient_norm())}, d_step)
 
     def _set_discriminator_trainable(self, trainable: bool) -> None:
         if self._discriminator_params is None:
@@ -336,13 +343,12 @@ class GANModule(pl.LightningModule):
         tensors["generator/loss"] = g_loss.detach()
         tensors["grad_norm/generator"] = g_grad_norm
         tensors["grad_norm/discriminator"] = d_grad_norm
-        # the values are about to be read for logging anyway: stop here if training diverged
-        check_finite(self.generator_step, tensors)
         values = dict(zip(tensors, torch.stack([t.float() for t in tensors.values()]).tolist()))  # one copy to host
+        # the values are read for logging anyway: stop here if training diverged
+        check_finite_values(self.generator_step, values)
         if self.lr_schedule is not None:
             values["lr/generator"] = float(self.optimizers()[0].param_groups[0]["lr"])
-        for logger in self.loggers:  # Lightning's loggers write on rank 0 only
-            logger.log_metrics(values, step=self.generator_step)
+        write_to_loggers(self.loggers, values, self.generator_step)
         values["step"] = float(self.generator_step)  # the summary's last logged step
         self.trainer.callback_metrics.update({name: torch.tensor(value) for name, value in values.items()})
 

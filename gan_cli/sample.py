@@ -19,8 +19,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="gan-sample",
         description="Draw samples from the generator in a gan-run checkpoint and save them as a .npy array "
-                    "(N × data dimension; N × C × H × W in [-1, 1] for a model trained on images), or, for "
-                    "a model trained on images, as a .png grid.",
+                    "(N × data dimension, or N × C × H × W in [-1, 1] for a model trained on images) or, "
+                    "for an image model, as a .png grid.",
     )
     parser.add_argument("checkpoint", help="a gan-run checkpoint, e.g. outputs/runs/<run>/checkpoints/last.ckpt")
     parser.add_argument("--num", type=int, default=2500, help="number of samples (default: 2500)")
@@ -114,8 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         print(f"error: --out {args.out}: {e.strerror}", file=sys.stderr)
         sys.exit(2)
-    what = ("images" if out.suffix == ".png" else f"images of shape {'×'.join(map(str, image_shape))}"
-            if image_shape else f"samples of dimension {samples.shape[1]}")
+    if out.suffix == ".png":
+        what = "images"
+    elif image_shape:
+        what = f"images of shape {'×'.join(map(str, image_shape))}"
+    else:
+        what = f"samples of dimension {samples.shape[1]}"
     print(f"wrote {samples.shape[0]} {what} to {out}")
 
 

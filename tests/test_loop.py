@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from conftest import compose_config, scalars
 from gan_cli.train import build_module
@@ -81,7 +84,11 @@ def test_without_such_hooks_the_updates_skip_lightnings_wrappers(tmp_path):
     assert trainer.global_step == 8  # still counted: 2 optimizer steps per generator update
 
 
-def test_a_stop_request_ends_the_batch_after_the_current_generator_update(tmp_path, monkeypatch):
+@pytest.mark.parametrize("request_stop", [
+    lambda trainer: setattr(trainer, "should_stop", True),  # what GracefulInterrupt's Ctrl-C handler does
+    lambda trainer: setattr(trainer._signal_connector, "received_sigterm", True),  # Lightning's SIGTERM handler
+], ids=["ctrl-c", "sigterm"])
+def test_a_stop_request_ends_the_batch_after_the_current_generator_update(tmp_path, monkeypatch, request_stop):
     """Ctrl-C and SIGTERM set a flag that the module checks after every generator update,
     so a long batch (here one of 50 updates) stops at an update boundary, not at its end."""
     cfg = compose_config(tmp_path / "run", [*SMOKE, "log_every=50", "eval_every=0", "steps=50"])
@@ -92,9 +99,32 @@ def test_a_stop_request_ends_the_batch_after_the_current_generator_update(tmp_pa
 
     def request_stop_during_update_8(discriminator):
         if module.generator_step == 7:
-            trainer.should_stop = True  # what GracefulInterrupt's SIGINT handler does
+            request_stop(trainer)
         return step(discriminator)
 
     monkeypatch.setattr(module.loss, "after_discriminator_step", request_stop_during_update_8)
-    trainer.fit(module)
+    try:
+        trainer.fit(module)
+    except SIGTERMException:  # how Lightning ends a run on SIGTERM (gan-run saves and exits 143)
+        assert trainer.received_sigterm
     assert module.generator_step == 8
+
+
+def test_csv_curves_are_on_disk_while_the_run_goes_on(tmp_path):
+    """Each logged point is saved at once (a CSV logger keeps rows in memory until saved):
+    a run killed mid-way keeps its curves up to the last logged point."""
+    seen: list[int] = []
+
+    class ReadCsv(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if pl_module.generator_step == 10:
+                with open(Path(trainer.logger.log_dir) / "metrics.csv", newline="") as f:
+                    seen.extend(int(row["step"]) for row in csv.DictReader(f))
+
+    cfg = compose_config(tmp_path / "run", [*SMOKE, "log_every=5", "eval_every=0", "steps=20"])
+    module = build_module(cfg)
+    trainer = pl.Trainer(accelerator="cpu", max_epochs=-1, enable_progress_bar=False, enable_checkpointing=False,
+                         enable_model_summary=False, callbacks=[ReadCsv()],
+                         logger=pl.loggers.CSVLogger(tmp_path / "run", name="", version=""))
+    trainer.fit(module)
+    assert sorted(set(seen)) == [5, 10]
