@@ -62,7 +62,8 @@ def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """``key (saved → current)`` for every RESUME_MUST_MATCH setting that differs."""
+    """``key (saved → current)`` for every RESUME_MUST_MATCH setting that differs; a group
+    whose class differs (another loss, optimizer, …) as one ``group (SavedClass → Class)``."""
     # settings gan-run gained after the checkpoint was written are not in its config: compare
     # only the groups it has; how many loader workers read the data changes no saved state
     groups = [g for g in RESUME_MUST_MATCH if g in saved]
@@ -71,10 +72,21 @@ def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[s
     for flat in (saved_flat, current_flat):
         flat.pop("dataset.num_workers", None)
     missing = "<not set>"
+    differing = [key for key in sorted(saved_flat.keys() | current_flat.keys())
+                 if saved_flat.get(key, missing) != current_flat.get(key, missing)]
+    # another class in a group (loss, optimizer, …): the group's other keys differ because of
+    # it, and Hydra's _target_ is not a setting users type
+    replaced = {key.partition(".")[0] for key in differing if key.endswith("._target_")}
+
+    def shown(flat: dict[str, Any], key: str) -> Any:
+        value = flat.get(key, missing)
+        return value.rpartition(".")[2] if key.endswith("._target_") and isinstance(value, str) else value
+
     return [
-        f"{key} ({saved_flat.get(key, missing)} → {current_flat.get(key, missing)})"
-        for key in sorted(saved_flat.keys() | current_flat.keys())
-        if saved_flat.get(key, missing) != current_flat.get(key, missing)
+        f"{key.removesuffix('._target_')} ({shown(saved_flat, key)} → {shown(current_flat, key)})"
+        for key in differing
+        if key.endswith("._target_") or not (key.endswith("._partial_") or
+                                              any(key.startswith(f"{group}.") for group in replaced))
     ]
 
 

@@ -331,4 +331,9 @@ def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_w
     current = {**saved, "dataset": {"num_images": 64, "num_workers": 0}, "ema_decay": 0.0, "lr_schedule": None}
     assert config_differences(saved, current) == []
     assert config_differences(saved, {**current, "optim": {"lr": 1e-3}}) == ["optim.lr (0.0001 → 0.001)"]
+    # another loss class: named by its class, without the keys that differ because of it
+    gan = {"_target_": "gan_cli.losses.NonSaturatingGANLoss", "n_critic": 1}
+    wgan = {"_target_": "gan_cli.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
+    assert config_differences({**saved, "loss": gan}, {**current, "loss": wgan}) == [
+        "loss (NonSaturatingGANLoss → WassersteinLoss)"]
 
