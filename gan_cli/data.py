@@ -25,9 +25,11 @@ class ToyDistribution:
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         raise NotImplementedError
 
-    def batches(self, n: int, device: torch.device) -> Iterator[Tensor]:
-        """The real batches of training, one per D/critic update: here a fresh sample of ``n``
-        drawn on the device each time (image data overrides this with a DataLoader)."""
+    def batches(self, n: int, device: torch.device, start: int = 0) -> Iterator[Tensor]:
+        """The real batches of training, one per D/critic update, from the ``start``-th on:
+        here a fresh sample of ``n`` drawn on the device each time, so ``start`` changes
+        nothing (a resumed run's random state comes from its checkpoint). Image data
+        overrides this with a DataLoader."""
         while True:
             yield self.sample(n, device)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, TensorDataset
 
 from gan_cli.data import ToyDistribution
 from gan_cli.errors import GanRunError
@@ -425,30 +425,57 @@ class ImageData(ToyDistribution):
         k = torch.randint(len(self.images), (n,))
         return self._to_float(self.images[k].to(device))
 
-    def batches(self, n: int, device: torch.device) -> Iterator[Tensor]:
+    def batches(self, n: int, device: torch.device, start: int = 0) -> Iterator[Tensor]:
+        """Batches of ``n`` images from a DataLoader over shuffled epochs, from the ``start``-th
+        batch on (a resumed run reads on where its checkpoint stopped; under DDP it starts a
+        new pass instead, see README)."""
         device = torch.device(device)
         dataset = TensorDataset(self.images)  # item i: (image i,)
         # the run's seed (seed_everything's) fixes the order of the epochs; read, not drawn, so
         # the noise stream is the same with and without a loader, and after a resume
         seed = torch.initial_seed()
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        if distributed:
             sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
         else:
-            sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))
-        if len(sampler) < n:
-            raise GanRunError(f"batch_size={n} is larger than the {len(sampler)} images this process reads "
+            sampler = ShuffledEpochs(len(dataset), n, seed, start_batch=start)
+        per_epoch = len(sampler) if distributed else len(dataset)  # images this process reads per epoch
+        if per_epoch < n:
+            raise GanRunError(f"batch_size={n} is larger than the {per_epoch} images this process reads "
                               f"per epoch; lower batch_size or use more images")
         loader = DataLoader(dataset, batch_size=n, sampler=sampler, drop_last=True,
                             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                             pin_memory=device.type == "cuda", worker_init_fn=_ignore_stop_signals,
                             generator=torch.Generator().manual_seed(seed))
         epoch = 0
-        while True:
-            if isinstance(sampler, DistributedSampler):
+        while True:  # ShuffledEpochs never ends; DistributedSampler is one epoch per pass
+            if distributed:
                 sampler.set_epoch(epoch)
             for (batch,) in loader:
                 yield self._to_float(batch.to(device, non_blocking=True))
             epoch += 1
+
+
+class ShuffledEpochs(Sampler[int]):
+    """Image indices forever, one shuffled epoch after another, each epoch the first
+    ``per_epoch`` entries (whole batches of ``batch_size``) of ``randperm`` seeded with
+    ``seed + epoch``, as DistributedSampler seeds its epochs. Any batch of the stream can be
+    reached without replaying the ones before it: the stream starts at batch ``start_batch``."""
+
+    def __init__(self, num_images: int, batch_size: int, seed: int, start_batch: int = 0) -> None:
+        self.num_images = int(num_images)
+        self.per_epoch = self.num_images // batch_size * batch_size  # the last partial batch is dropped
+        self.seed = int(seed)
+        self.start = int(start_batch) * batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        if self.per_epoch == 0:
+            return
+        epoch, offset = divmod(self.start, self.per_epoch)
+        while True:
+            order = torch.randperm(self.num_images, generator=torch.Generator().manual_seed(self.seed + epoch))
+            yield from order[offset:self.per_epoch].tolist()
+            epoch, offset = epoch + 1, 0
 
 
 # factories for Hydra's _target_ (conf/dataset/*.yaml)

@@ -122,6 +122,7 @@ class GANModule(pl.LightningModule):
         if self.generator_ema is not None:  # updated by copying, never by backward (DDP: no unused grads)
             self.generator_ema.requires_grad_(False)
         self.generator_step = 0
+        self.real_batches_drawn = 0  # where a resumed run's image stream goes on from
         self._rng_to_restore: dict[str, Any] | None = None
         self._discriminator_params: list[nn.Parameter] | None = None
         self._real_batches: Iterator[Tensor] | None = None
@@ -156,9 +157,11 @@ class GANModule(pl.LightningModule):
     def next_real_batch(self) -> Tensor:
         """A fresh real batch of ``batch_size`` on the device (toy data: sampled there; images:
         the next batch of a DataLoader). The stream starts at the first call, after a resumed
-        run's random state is restored."""
+        run's random state is restored, and a resumed run's at the batch its checkpoint had
+        reached (``real_batches_drawn``)."""
         if self._real_batches is None:
-            self._real_batches = self.dataset.batches(self.batch_size, self.device)
+            self._real_batches = self.dataset.batches(self.batch_size, self.device, start=self.real_batches_drawn)
+        self.real_batches_drawn += 1
         return next(self._real_batches)
 
     def sample_noise(self, n: int) -> Tensor:
@@ -356,6 +359,7 @@ class GANModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["gan_run"] = {
             "generator_step": self.generator_step,
+            "real_batches_drawn": self.real_batches_drawn,
             "config": self.run_config,
             # what gan-sample needs to rebuild G without reading the dataset
             "data": {"dim": self.dataset.dim, "generator_offset": self.dataset.generator_offset,
@@ -369,6 +373,7 @@ class GANModule(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("gan_run", {})
         self.generator_step = int(state.get("generator_step", 0))
+        self.real_batches_drawn = int(state.get("real_batches_drawn", 0))
         # Restored at on_train_start, not here: setup between loading and the first step
         # must not consume the random stream that the uninterrupted run would have used.
         self._rng_to_restore = state.get("rng")

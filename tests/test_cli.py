@@ -119,7 +119,9 @@ def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, 
     ["loss=wgan_gp"],
     # packed D, a learning-rate schedule (its state travels in the checkpoint) and G's weight average
     ["model=pacgan", "lr_schedule=cosine", "lr_schedule.T_max=40", "ema_decay=0.9"],
-], ids=["wgan_gp", "pacgan_cosine_ema"])
+    # image data: the resumed DataLoader reads on from the checkpoint's batch (epoch 3, batch 3 of 6)
+    ["dataset=shapes", "dataset.num_images=100", "dataset.resolution=8", "dataset.num_workers=0", "batch_size=16"],
+], ids=["wgan_gp", "pacgan_cosine_ema", "images"])
 def test_resume_from_checkpoint_equals_an_uninterrupted_run(gan_run, tmp_path, setting):
     common = [*setting, "trainer=smoke", "seed=7"]
     straight = gan_run(*common, "steps=40", "hydra.run.dir=straight")

@@ -171,6 +171,17 @@ def test_training_batches_come_from_a_dataloader_in_shuffled_epochs(tmp_path, nu
         next(data.batches(21, torch.device("cpu")))
 
 
+def test_a_stream_started_at_batch_k_goes_on_as_the_whole_stream_after_k_batches():
+    """What lets a resumed run read on from its checkpoint: 20 images, batches of 6, so 18
+    images (3 batches) per epoch; batch 4 is the second of epoch 1."""
+    whole = iter(images.ShuffledEpochs(20, 6, seed=3))
+    stream = [next(whole) for _ in range(6 * 7)]
+    assert all(len(set(stream[e * 18:(e + 1) * 18])) == 18 for e in range(2))  # no image twice per epoch
+    assert stream[:18] != stream[18:36]  # reshuffled
+    later = iter(images.ShuffledEpochs(20, 6, seed=3, start_batch=4))
+    assert [next(later) for _ in range(6 * 3)] == stream[24:42]
+
+
 def test_mnist_resized_with_pillow(tmp_path):
     write_mnist(tmp_path, mnist_pixels())
     data = images.mnist(str(tmp_path), resolution=32)
