@@ -5,9 +5,11 @@ same seed, the same batch, the same n_critic, loss and optimizers:
 
   A  gan-run's real path. The config is composed from conf/ with Hydra's compose API exactly
      as gan-run does (``loss=… optim=… model.hidden=[w,w,w]``, everything else the default:
-     ring data, batch 256, trainer=cpu, logger=tensorboard with log_every 50); the objects are
-     built with gan_cli.build; a gan_cli.module.GANModule is driven by a real
-     pytorch_lightning.Trainer built from the trainer config. Differences from a user's run:
+     ring data, batch 256, trainer=cpu, logger=tensorboard with log_every 50); the
+     gan_cli.module.GANModule is built by gan_cli.train.build_module, as gan-run builds it, and
+     driven by a real pytorch_lightning.Trainer built from the trainer config (so a Lightning
+     batch is a run of 50 generator updates, as in a user's run, whose evaluation and
+     checkpoint steps are multiples of 50 too). Differences from a user's run:
      ``callbacks=[]``, i.e. none of the callbacks gan_cli.train adds (no Evaluation, no
      LastCheckpoint so no checkpoint files, no progress bar: enable_progress_bar=False), and no
      HPARAMS summary. The TensorBoard logger is on, as users get it (``--logger none`` turns it off).

@@ -61,38 +61,56 @@ def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
     return {prefix: node}
 
 
+#: what a checkpoint that lacks these settings trained with: they were added to gan-run later,
+#: and a checkpoint of a run that did not choose an optional group has no key for it either
+IMPLIED_WHEN_ABSENT: dict[str, Any] = {"lr_schedule": None, "ema_decay": 0.0}
+
+
+def _describe(node: Any) -> Any:
+    """A setting's value in a message: an object by its class, an unchosen group as none."""
+    if node is None:
+        return "none"
+    if isinstance(node, dict) and "_target_" in node:
+        return str(node["_target_"]).rpartition(".")[2]
+    return node
+
+
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """``key (saved → current)`` for every RESUME_MUST_MATCH setting that differs; a group
-    whose class differs (another loss, optimizer, …) as one ``group (SavedClass → Class)``."""
-    # settings gan-run gained after the checkpoint was written are not in its config: compare
-    # only the groups it has; how many loader workers read the data changes no saved state
-    groups = [g for g in RESUME_MUST_MATCH if g in saved]
-    saved_flat = flatten({g: saved.get(g) for g in groups})
-    current_flat = flatten({g: current.get(g) for g in groups})
-    for flat in (saved_flat, current_flat):
-        flat.pop("dataset.num_workers", None)
+    whose class differs (another loss, optimizer, schedule, or none) as one
+    ``group (SavedClass → Class)``, without the keys that differ because of it."""
+    saved, current = {**IMPLIED_WHEN_ABSENT, **saved}, {**IMPLIED_WHEN_ABSENT, **current}
     missing = "<not set>"
-    differing = [key for key in sorted(saved_flat.keys() | current_flat.keys())
-                 if saved_flat.get(key, missing) != current_flat.get(key, missing)]
-    # another class in a group (loss, optimizer, …): the group's other keys differ because of
-    # it, and Hydra's _target_ is not a setting users type
-    replaced = {key.partition(".")[0] for key in differing if key.endswith("._target_")}
-
-    def shown(flat: dict[str, Any], key: str) -> Any:
-        value = flat.get(key, missing)
-        return value.rpartition(".")[2] if key.endswith("._target_") and isinstance(value, str) else value
-
-    return [
-        f"{key.removesuffix('._target_')} ({shown(saved_flat, key)} → {shown(current_flat, key)})"
-        for key in differing
-        if key.endswith("._target_") or not (key.endswith("._partial_") or
-                                              any(key.startswith(f"{group}.") for group in replaced))
-    ]
+    differences = []
+    for group in RESUME_MUST_MATCH:
+        old, new = saved.get(group), current.get(group)
+        if isinstance(old, dict) != isinstance(new, dict) or (
+                isinstance(old, dict) and old.get("_target_") != new.get("_target_")):
+            differences.append(f"{group} ({_describe(old)} → {_describe(new)})")
+            continue
+        old_flat, new_flat = flatten({group: old}), flatten({group: new})
+        for flat in (old_flat, new_flat):  # how many loader workers read the data changes no saved state
+            flat.pop("dataset.num_workers", None)
+        differing = [key for key in sorted(old_flat.keys() | new_flat.keys())
+                     if old_flat.get(key, missing) != new_flat.get(key, missing)]
+        # a nested object of another class (optim.generator: Adam → RMSprop): the group's other
+        # keys differ because of it, and Hydra's _target_/_partial_ are not settings users type
+        swapped = any(key.endswith("._target_") for key in differing)
+        for key in differing:
+            if key.endswith("._target_"):
+                differences.append(f"{key.removesuffix('._target_')} "
+                                   f"({_describe({'_target_': old_flat.get(key)})} → "
+                                   f"{_describe({'_target_': new_flat.get(key)})})")
+            elif not swapped and not key.endswith("._partial_"):
+                differences.append(f"{key} ({old_flat.get(key, missing)} → {new_flat.get(key, missing)})")
+    return differences
 
 
 def check_resumable(path: str | os.PathLike, current_config: dict[str, Any]) -> None:
     """Raise GanRunError unless the checkpoint at ``path`` was made with the same model, loss,
-    optimizer, learning-rate schedule, weight average and dataset settings as ``current_config`` (``steps``, logging and evaluation may change)."""
+    optimizer, learning-rate schedule, weight average and dataset settings as
+    ``current_config`` (``steps``, logging and evaluation may change), or if it has already
+    trained ``steps`` generator steps."""
     checkpoint = read_checkpoint(path)
     differences = config_differences(checkpoint["gan_run"].get("config", {}), current_config)
     if differences:

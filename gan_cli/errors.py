@@ -39,7 +39,7 @@ class Interrupted(GanRunError):
     status = "interrupted"
 
     def __init__(self, signal_name: str, step: int, resume_command: str | None) -> None:
-        how = f"; resume with: {resume_command}" if resume_command else "; no checkpoint could be saved"
+        how = f"; resume with: {resume_command}" if resume_command else "; no checkpoint was saved"
         super().__init__(f"interrupted by {signal_name} at generator step {step}{how}")
         # the shell's convention for a process ended by a signal: 128 + its number
         self.exit_code = 128 + {"SIGINT": 2, "SIGTERM": 15}.get(signal_name, 1)

@@ -234,9 +234,10 @@ class GANModule(pl.LightningModule):
         step in a closure. gan-run implements none of the hooks, and on one device in fp32 or
         bf16 the wrappers add nothing else, yet they cost ~5 % of an update of a 3 × 64 MLP
         (bench/overhead.py). So they are skipped then and only then (``lightning_hooks_idle``);
-        DDP, fp16's gradient scaler or an overridden hook take the full path. Lightning's optimizer-step count (``trainer.global_step``) and profiler see
-        every step either way. (Gradient clipping is not a case: Lightning refuses
-        ``gradient_clip_val`` under manual optimization.)
+        DDP, fp16's gradient scaler or an overridden hook take the full path. Lightning's
+        optimizer-step count (``trainer.global_step``) and profiler see every step either way.
+        (Gradient clipping is not a case: Lightning refuses ``gradient_clip_val`` under manual
+        optimization.)
         """
         optimizer.zero_grad(set_to_none=True)
         if not self._hooks_idle:

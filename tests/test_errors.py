@@ -336,4 +336,11 @@ def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_w
     wgan = {"_target_": "gan_cli.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
     assert config_differences({**saved, "loss": gan}, {**current, "loss": wgan}) == [
         "loss (NonSaturatingGANLoss → WassersteinLoss)"]
+    # a schedule added to, or dropped from, a run that had none (its checkpoint has no such key)
+    cosine = {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR", "_partial_": True, "T_max": 40}
+    assert config_differences({**saved, "ema_decay": 0.0}, {**current, "lr_schedule": cosine}) == [
+        "lr_schedule (none → CosineAnnealingLR)"]
+    assert config_differences({**saved, "lr_schedule": cosine}, {**current, "lr_schedule": None}) == [
+        "lr_schedule (CosineAnnealingLR → none)"]
+    assert config_differences(saved, {**current, "ema_decay": 0.5}) == ["ema_decay (0.0 → 0.5)"]
 
