@@ -60,12 +60,17 @@ class HookCounter(Callback):
         self.calls["on_before_optimizer_step"] += 1
 
 
-def fit(tmp_path: Path, overrides: list[str], callbacks: list[Callback]):
+def module_and_trainer(tmp_path: Path, overrides: list[str], callbacks: list[Callback] = (), logger=False):
+    """gan-run's module for ``overrides`` and a bare CPU Trainer with only ``callbacks``."""
     cfg = compose_config(tmp_path / "run", [*SMOKE, *overrides])
     pl.seed_everything(int(cfg.seed), verbose=False)
-    module = build_module(cfg)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, callbacks=callbacks,
+    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=logger, callbacks=list(callbacks),
                          enable_progress_bar=False, enable_checkpointing=False, enable_model_summary=False)
+    return build_module(cfg), trainer
+
+
+def fit(tmp_path: Path, overrides: list[str], callbacks: list[Callback]):
+    module, trainer = module_and_trainer(tmp_path, overrides, callbacks)
     trainer.fit(module)
     return module, trainer
 
@@ -91,10 +96,7 @@ def test_without_such_hooks_the_updates_skip_lightnings_wrappers(tmp_path):
 def test_a_stop_request_ends_the_batch_after_the_current_generator_update(tmp_path, monkeypatch, request_stop):
     """Ctrl-C and SIGTERM set a flag that the module checks after every generator update,
     so a long batch (here one of 50 updates) stops at an update boundary, not at its end."""
-    cfg = compose_config(tmp_path / "run", [*SMOKE, "log_every=50", "eval_every=0", "steps=50"])
-    module = build_module(cfg)
-    trainer = pl.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False,
-                         enable_checkpointing=False, enable_model_summary=False)
+    module, trainer = module_and_trainer(tmp_path, ["log_every=50", "eval_every=0", "steps=50"])
     step = module.loss.after_discriminator_step
 
     def request_stop_during_update_8(discriminator):
@@ -121,10 +123,7 @@ def test_csv_curves_are_on_disk_while_the_run_goes_on(tmp_path):
                 with open(Path(trainer.logger.log_dir) / "metrics.csv", newline="") as f:
                     seen.extend(int(row["step"]) for row in csv.DictReader(f))
 
-    cfg = compose_config(tmp_path / "run", [*SMOKE, "log_every=5", "eval_every=0", "steps=20"])
-    module = build_module(cfg)
-    trainer = pl.Trainer(accelerator="cpu", max_epochs=-1, enable_progress_bar=False, enable_checkpointing=False,
-                         enable_model_summary=False, callbacks=[ReadCsv()],
-                         logger=pl.loggers.CSVLogger(tmp_path / "run", name="", version=""))
+    module, trainer = module_and_trainer(tmp_path, ["log_every=5", "eval_every=0", "steps=20"], [ReadCsv()],
+                                         logger=pl.loggers.CSVLogger(tmp_path / "run", name="", version=""))
     trainer.fit(module)
     assert sorted(set(seen)) == [5, 10]
