@@ -66,13 +66,16 @@ def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
 IMPLIED_WHEN_ABSENT: dict[str, Any] = {"lr_schedule": None, "ema_decay": 0.0}
 
 
+def _class_name(target: Any) -> str:
+    """A Hydra ``_target_`` in a message: ``a.b.Class`` → ``Class``."""
+    return str(target).rpartition(".")[2]
+
+
 def _describe(node: Any) -> Any:
-    """A setting's value in a message: an object by its class, an unchosen group as none."""
+    """A group's value in a message: an object by its class, an unchosen group as none."""
     if node is None:
         return "none"
-    if isinstance(node, dict) and "_target_" in node:
-        return str(node["_target_"]).rpartition(".")[2]
-    return node
+    return _class_name(node["_target_"]) if isinstance(node, dict) and "_target_" in node else node
 
 
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -99,8 +102,7 @@ def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[s
         for key in differing:
             if key.endswith("._target_"):
                 differences.append(f"{key.removesuffix('._target_')} "
-                                   f"({_describe({'_target_': old_flat.get(key)})} → "
-                                   f"{_describe({'_target_': new_flat.get(key)})})")
+                                   f"({_class_name(old_flat.get(key))} → {_class_name(new_flat.get(key))})")
             elif not swapped and not key.endswith("._partial_"):
                 differences.append(f"{key} ({old_flat.get(key, missing)} → {new_flat.get(key, missing)})")
     return differences

@@ -437,9 +437,10 @@ class ImageData(ToyDistribution):
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
         if distributed:
             sampler = DistributedSampler(dataset, shuffle=True, seed=seed, drop_last=True)
+            per_epoch = len(sampler)  # images this process reads per epoch: its share
         else:
             sampler = ShuffledEpochs(len(dataset), n, seed, start_batch=start)
-        per_epoch = len(sampler) if distributed else len(dataset)  # images this process reads per epoch
+            per_epoch = len(dataset)
         if per_epoch < n:
             raise GanRunError(f"batch_size={n} is larger than the {per_epoch} images this process reads "
                               f"per epoch; lower batch_size or use more images")
