@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # a looser spec would pull several GB of CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install run smoke test test-fast tensorboard clean bench bench-quality
+.PHONY: install run smoke test test-fast tensorboard clean bench bench-quality gpu-wheels gpu-check
 
 install: $(VENV)/.installed
 
@@ -26,10 +26,23 @@ smoke: install        ## seconds on a CPU
 test: install         ## the whole suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-bench: install        ## start-up times, the training loop vs plain torch, throughput (MLP, DCGAN 64x64)
+bench: install        ## start-up, the loop vs plain torch, throughput (MLP, DCGAN 64x64), two jobs sharing the cores
 	$(BIN)/python bench/startup.py $(STARTUP_ARGS)
 	$(BIN)/python bench/overhead.py $(OVERHEAD_ARGS)
 	$(BIN)/python bench/throughput.py $(THROUGHPUT_ARGS)
+	$(BIN)/python bench/contention.py $(CONTENTION_ARGS)
+
+gpu-check: install    ## the GPU check's stages on this machine's CPU, at the quick size (< 3 min)
+	$(BIN)/python bench/gpu_check.py --device cpu --quick --out gpu_check.json
+
+# The wheels a GPU machine with torch and Lightning preinstalled (Python 3.12) lacks, into .whl/
+# (git-ignored); bench/gpu_check.py's docstring gives the command that installs them there.
+GPU_WHEELS := POT==0.9.7.post1 hydra-core==1.3.8 omegaconf==2.3.1 hydra-joblib-launcher==1.2.0
+gpu-wheels:
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	    -d .whl $(GPU_WHEELS)
+	$(PYTHON) -m pip wheel -q --no-deps -w .whl antlr4-python3-runtime==4.9.3   # an sdist only: built here
 
 bench-quality: install  ## the ring and grid benchmark presets over 10 seeds (40 min on the 2-core CI-like machine)
 	$(BIN)/python bench/toy_quality.py $(QUALITY_ARGS)
@@ -38,4 +51,4 @@ tensorboard: install
 	$(BIN)/tensorboard --logdir outputs/
 
 clean:
-	rm -rf outputs/ multirun/ .pytest_cache build dist *.egg-info
+	rm -rf outputs/ multirun/ .pytest_cache build dist *.egg-info .whl gpu_check.json

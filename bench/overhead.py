@@ -58,12 +58,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
     sys.path.insert(0, str(REPO))
+
+from gan_cli.threads import policy_environment  # noqa: E402
+
+# what gan-run does before torch loads (gan_cli/threads.py): idle OpenMP threads sleep unless the
+# user chose a wait policy; the thread count stays torch's default unless --threads says otherwise
+os.environ.update(policy_environment(None, os.environ))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from gan_cli.quiet import silence_third_party_noise  # noqa: E402
 
@@ -468,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores ({usable} usable); "
           f"torch {torch.__version__}, pytorch-lightning {pl.__version__}, Python {platform.python_version()}")
+    print(f"- OpenMP wait policy: {os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+          f"GOMP_SPINCOUNT: {os.environ.get('GOMP_SPINCOUNT', 'unset')}")
     print(f"- torch threads: {threads} ({'--threads' if args.threads is not None else 'torch default'}), "
           f"interop threads: {torch.get_num_interop_threads()}")
     print(f"- {args.rounds} rounds × {args.steps} generator steps per run, A then B for every case in each round, "

@@ -22,15 +22,17 @@ On CPU the DCGAN case takes about a second per step; --steps-dcgan sets how many
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
+# first: bench/overhead.py sets gan-run's OpenMP wait policy before torch loads
 from overhead import compose_overrides, max_weight_diff, time_gan_run, time_raw  # bench/overhead.py
 from machine import machine_lines
+
+import torch
 
 CASES = {
     "mlp": ["model=mlp", "dataset=ring", "batch_size=256"],
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, steps, sa, sb, images, diff in rows:
         print(f"| {name} | {steps} | {sa:.2f} | {sb:.2f} | {sa * images:.0f} | {sb * images:.0f} | {sb / sa:.2f} | "
               f"{'n/a' if diff is None else f'{diff:.1e}'} |")
-    print(f"\ntorch threads: {torch.get_num_threads()}; real images per generator step = batch × n_critic. "
+    print(f"\ntorch threads: {torch.get_num_threads()}, OpenMP wait policy {os.environ.get('OMP_WAIT_POLICY', 'unset')}, "
+          f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT', 'unset')}; real images per generator step = batch × n_critic. "
           "ΔG: gan-run's and the raw loop's generators after the last round (0 or ~1e-7: the same computation).")
     if args.device == "cuda":
         print(f"- GPU: {torch.cuda.get_device_name()}")

@@ -4,8 +4,9 @@ For each dataset and seed it runs
 
     gan-run experiment=<dataset>_benchmark seed=<s> hydra.run.dir=<out>/<dataset>/seed_<s>
 
-as a subprocess of the installed console script, ``--jobs`` at a time, each limited to
-cores / jobs torch threads so that parallel runs do not oversubscribe the cores. Each run
+as a subprocess of the installed console script, ``--jobs`` at a time, each told so
+(gan_cli.threads.job_environment): gan-run's thread policy then gives each run its share of the
+cores, so that parallel runs do not oversubscribe them. Each run
 evaluates 2,500 samples at its end with the protocol of THEORY.md §4 (gan_cli.metrics.mode_coverage);
 this script reads ``final.eval/*`` from each run's summary.json and prints a Markdown table of
 modes recovered, % high-quality samples and mode KL as mean ± standard error over the seeds,
@@ -33,6 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # gan_cli.threads from a checkout, as the installed one
+    sys.path.insert(0, str(REPO))
+
+from gan_cli.threads import job_environment  # noqa: E402
 
 #: THEORY.md §4: (name, modes, % high quality, mode KL or None), mean over their seeds
 PUBLISHED = {
@@ -70,6 +77,12 @@ def read_summary(run_dir: Path) -> dict:
         return {"status": "no summary"}
 
 
+def thread_counts(jobs: list[Job]) -> str:
+    """The torch thread counts the runs recorded in summary.json (the policy chose them)."""
+    counts = sorted({str(j.summary["threads"]["intra_op"]) for j in jobs if "threads" in j.summary})
+    return "/".join(counts) or "unknown"
+
+
 def mean_se(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -78,9 +91,9 @@ def mean_se(values: list[float]) -> str:
     return f"{mean:.2f} ± {se:.2f}"
 
 
-def run_all(jobs: list[Job], parallel: int, threads: int) -> None:
+def run_all(jobs: list[Job], parallel: int) -> None:
     """Run the jobs, ``parallel`` at a time; record each one's wall and CPU seconds."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = job_environment(parallel)
     env.pop("HYDRA_FULL_ERROR", None)
     pending, running = list(jobs), {}
     while pending or running:
@@ -151,14 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seeds and --jobs must be >= 1")
 
     script = console_script("gan-run")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // args.jobs)
     jobs = [Job(d, s, args.out.resolve() / d / f"seed_{s}",
                 [script, f"experiment={d}_benchmark", f"seed={s}", *args.overrides,
                  f"hydra.run.dir={args.out.resolve() / d / f'seed_{s}'}"])
             for d in args.datasets for s in range(args.seeds)]
     start = time.monotonic()
-    run_all(jobs, args.jobs, threads)
+    run_all(jobs, args.jobs)
     total = time.monotonic() - start
 
     print("## gan-run toy quality: the benchmark presets against the published results (THEORY.md §4)\n")
@@ -166,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(table(d, [j for j in jobs if j.dataset == d], args.overrides)) + "\n")
     print(f"Command: `python bench/toy_quality.py --seeds {args.seeds} --jobs {args.jobs} "
           f"--datasets {' '.join(args.datasets)}{' -- ' + ' '.join(args.overrides) if args.overrides else ''}`; "
-          f"{args.jobs} runs at a time with {threads} torch thread{'s' if threads > 1 else ''} each, "
+          f"{args.jobs} runs at a time with {thread_counts(jobs)} torch threads each (gan-run's thread policy), "
           f"{total / 60:.1f} min in all. Run folders: {args.out}\n")
     print("Machine:")
     print("\n".join(machine_lines()))

@@ -63,6 +63,9 @@ def run_job(cfg: DictConfig) -> float:
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         failed = float(cfg.get("objective_if_failed", failed))
+        from gan_cli import threads
+
+        threads.apply(cfg)  # before torch loads: OpenMP reads its variables once
         from gan_cli.quiet import silence_third_party_noise
 
         silence_third_party_noise()

@@ -27,8 +27,11 @@ class Rule:
     length: int | None = None  # the value is a list of this many numbers (None: a single number)
     each: bool = False  # the value is a non-empty list; the rule applies to every element
     choices: tuple | None = None  # the only values accepted
+    words: tuple[str, ...] = ()  # strings accepted besides the numbers (threads=auto)
 
     def accepted(self) -> str:
+        if self.words:
+            return " or ".join(self.words) + ", or " + Rule(self.key, self.kind, self.minimum, self.maximum).accepted()
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
         if self.kind is bool:
@@ -64,6 +67,8 @@ class Rule:
         return True
 
     def value_ok(self, value: object) -> bool:
+        if isinstance(value, str) and value in self.words:
+            return True
         if self.length is None and not self.each:
             return self.number_ok(value)
         if not isinstance(value, (list, tuple)) or not value:
@@ -80,6 +85,7 @@ RULES = (
     Rule("steps", int, 1),
     Rule("batch_size", int, 1),
     Rule("seed", int, 0, 2**32 - 1),  # the range numpy's seed accepts (seed_everything seeds it too)
+    Rule("threads", int, 1, words=("auto",)),
     Rule("log_every", int, 1),
     Rule("eval_every", int, 0),
     Rule("sample_every", int, 0),

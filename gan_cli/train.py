@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -136,6 +137,17 @@ def build_module(cfg: DictConfig) -> GANModule:
     )
 
 
+def peak_memory_mib() -> dict[str, float]:
+    """The most memory this process has held so far: resident host memory (Linux reports
+    ru_maxrss in KiB) and, on a GPU, what torch's allocator handed out."""
+    import resource
+
+    peak = {"host_rss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peak["cuda_allocated"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return peak
+
+
 def resume_command(overrides: list[str], checkpoint: Path) -> str:
     """The gan-run command line that continues this run from ``checkpoint`` (for display only)."""
     kept = [o for o in overrides if not o.startswith("ckpt_path=")]
@@ -153,7 +165,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     overrides = list(hydra_cfg.overrides.task)
     # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
     summary = RunSummary(run_dir, overrides, enabled=rank_zero_only.rank == 0)
-    summary.write()
+    # what the thread policy (gan_cli/threads.py) gave this job, for reading its timings
+    summary.write(threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")})
     trainer = module = None
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
@@ -184,13 +197,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
-        summary.write(status="completed", steps=steps, **scalars)
+        summary.write(status="completed", steps=steps, peak_memory_mib=peak_memory_mib(), **scalars)
     except BaseException as e:
         error = as_run_error(e, trainer, module, checkpoint, overrides)
         fields: dict[str, Any] = {"status": error.status if error else "failed",
                                   "error": str(error or e).splitlines()[0] if str(error or e) else type(e).__name__}
         if module is not None:
             fields["steps"] = module.generator_step
+            fields["peak_memory_mib"] = peak_memory_mib()
         if trainer is not None:
             fields.update(final_scalars(trainer)[0])
         summary.write(**fields)

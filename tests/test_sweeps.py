@@ -3,10 +3,12 @@ Hydra's plugins, and the objective value a job returns to a sweeper."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import yaml
 
+from gan_cli import threads
 from gan_cli.sweep import objective_value
 
 
@@ -34,8 +36,12 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
                      "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "sweep: 2 jobs, 2 completed" in result.stdout
+    cores = threads.usable_cores()
     for job in ("0", "1"):
         assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+        # two jobs at once: each takes half the cores, and its idle threads sleep
+        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+        assert summary["threads"] == {"intra_op": max(1, cores // 2), "omp_wait_policy": "PASSIVE"}
 
 
 def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_path):
