@@ -56,7 +56,7 @@ class Result:
     train_wall_s: float
     train_cpu_s: float
     steps: int
-    threads: int
+    threads: str  # at the start → at the end (threads=auto follows the jobs running beside it)
 
     @property
     def steps_per_s(self) -> float:
@@ -90,7 +90,7 @@ def run_at_once(stage: str, count: int, env: dict[str, str], overrides: list[str
         if process.returncode != 0 or summary.get("status") != "completed":
             raise SystemExit(f"error: {stage} job {i} exited {process.returncode}: {stderr.strip()[-1000:]}")
         results.append(Result(stage, i, summary["wall_time_s"], summary["cpu_time_s"], int(summary["steps"]),
-                              int(summary["threads"]["intra_op"])))
+                              f"{summary['threads']['intra_op']} → {summary['threads']['intra_op_at_end']}"))
     return results
 
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     total = time.monotonic() - start
 
     print(f"## gan-run contention: `gan-run {' '.join(overrides)}`, {args.rounds} round(s)\n")
-    print("| stage | threads per job | training wall s (median) | steps/s per job | CPU ms per generator step |")
+    print("| stage | threads per job (start → end) | training wall s (median) | steps/s per job | CPU ms per generator step |")
     print("| --- | ---: | ---: | ---: | ---: |")
     medians = {}
     for stage, _, _ in stages:

@@ -1,5 +1,5 @@
-"""Callbacks: a progress bar counted in generator steps, an atomic ``last.ckpt``, and a
-Ctrl-C that stops at a generator-step boundary."""
+"""Callbacks: a progress bar counted in generator steps, an atomic ``last.ckpt``, a
+Ctrl-C that stops at a generator-step boundary, and the thread count kept at the job's share."""
 
 from __future__ import annotations
 
@@ -155,3 +155,15 @@ class GracefulInterrupt(Callback):
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._previous_handler = None
+
+
+class ThreadShare(Callback):
+    """At every Lightning batch (a run of generator updates up to the next logged point), give
+    torch this job's share of the cores among the gan-run jobs training on them now
+    (gan_cli.threads.rebalance): a job started or ended elsewhere changes the count here."""
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        from gan_cli import threads
+
+        threads.rebalance()

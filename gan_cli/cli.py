@@ -65,13 +65,16 @@ def run_job(cfg: DictConfig) -> float:
         failed = float(cfg.get("objective_if_failed", failed))
         from gan_cli import threads
 
-        threads.apply(cfg)  # before torch loads: OpenMP reads its variables once
+        threads.start(cfg)  # before torch loads: OpenMP reads its variables once
         from gan_cli.quiet import silence_third_party_noise
 
         silence_third_party_noise()
         from gan_cli.train import train
 
-        return objective_value(train(cfg), str(cfg.objective), failed)
+        try:
+            return objective_value(train(cfg), str(cfg.objective), failed)
+        finally:
+            threads.stop()
     except GanRunError as e:
         record_failure(e.status, str(e))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

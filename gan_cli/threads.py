@@ -14,14 +14,17 @@ the CPU it waits on (docs/performance.md has the measurements). So every gan-run
   exported is kept under ``auto``.
 
 The environment is set before torch is imported (OpenMP reads it once, when the library
-loads), which is why ``apply`` is the one place that imports torch on the way to training.
+loads), which is why ``start`` is the one place that imports torch on the way to training.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 #: set by a parent that runs several gan-run processes at once (``job_environment``): how many
@@ -46,6 +49,14 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
+def training_processes(cfg: Any) -> int:
+    """The processes this job trains with on the CPU: CPU DDP's devices, else one."""
+    devices = _select(cfg, "trainer.devices")
+    if str(_select(cfg, "trainer.accelerator") or "cpu") == "cpu" and isinstance(devices, int) and devices > 1:
+        return devices
+    return 1
+
+
 def parallel_jobs(cfg: Any, cores: int, hydra_cfg: Any = None) -> int:
     """How many gan-run training processes share the cores with this one, itself included.
     ``hydra_cfg`` is Hydra's own config (``HydraConfig.get()``) in a job, None elsewhere."""
@@ -57,9 +68,7 @@ def parallel_jobs(cfg: Any, cores: int, hydra_cfg: Any = None) -> int:
         n_jobs = _select(hydra_cfg, "launcher.n_jobs")
         if isinstance(n_jobs, int) and n_jobs != 0:
             jobs = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 is all cores
-    devices = _select(cfg, "trainer.devices")
-    if str(_select(cfg, "trainer.accelerator") or "cpu") == "cpu" and isinstance(devices, int) and devices > 1:
-        jobs *= devices  # CPU DDP: one process per device
+    jobs *= training_processes(cfg)
     try:
         jobs *= max(1, int(os.environ.get(PARALLEL_JOBS_ENV, "1")))
     except ValueError:
@@ -95,18 +104,119 @@ def policy_environment(threads: int | None, environ: Mapping[str, str]) -> dict[
     return updates
 
 
-def apply(cfg: Any) -> int:
-    """Set the thread policy for this job, then import torch and give it ``threads`` threads.
-    Returns the thread count."""
+class RunningJobs:
+    """The gan-run jobs training on this machine now: one file per process in a folder of the
+    user's, holding the cores the job may use and how many processes it trains with.
+
+    Jobs that know nothing of each other (two terminals, two sweeps, a test run beside a
+    benchmark) find each other here. A job under ``threads=auto`` takes its share of its cores
+    among the jobs whose cores overlap its own, and asks again every Lightning batch
+    (``gan_cli.callbacks.ThreadShare``), so a job that starts or ends later changes the others'
+    thread counts within a logging period. A file whose process is gone is ignored.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or Path(tempfile.gettempdir()) / f"gan-run-{os.getuid()}" / "running"
+        self.entry = self.folder / str(os.getpid())
+        self.cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+    def register(self, processes: int) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.entry.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"cores": self.cores, "processes": int(processes),
+                                       "started": process_start(os.getpid())}))
+            os.replace(tmp, self.entry)
+        except OSError:
+            pass  # a read-only or full temporary folder: the job runs on its launch-time share
+
+    def unregister(self) -> None:
+        try:
+            self.entry.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def sharing_cores(self) -> int:
+        """Training processes, this one's included, whose cores overlap this process's."""
+        mine, count = set(self.cores), 0
+        try:
+            entries = [e for e in self.folder.iterdir() if e.name.isdigit()]
+        except OSError:
+            return 1
+        for entry in entries:
+            try:
+                info = json.loads(entry.read_text())
+                os.kill(int(entry.name), 0)  # signal 0: does the process still exist?
+            except ProcessLookupError:  # killed before it could remove its file
+                entry.unlink(missing_ok=True)
+                continue
+            except (ValueError, OSError):  # a file being replaced, another user's process
+                continue
+            if info.get("started") != process_start(int(entry.name)):  # its pid now names another process
+                entry.unlink(missing_ok=True)
+                continue
+            if not mine or not info.get("cores") or mine & set(info["cores"]):
+                count += max(1, int(info.get("processes", 1)))
+        return max(1, count)
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (/proc/PID/stat, field 22): with
+    the pid, it names one process even after the pid is reused. None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+#: this process's entry while a job trains (``start``), and whether its count follows the others
+_running: RunningJobs | None = None
+_rebalancing = False
+
+
+def start(cfg: Any) -> int:
+    """At the start of a job: set the thread policy, announce the job to the others, import
+    torch and give it its threads. Returns the thread count. ``stop`` undoes the announcement."""
+    global _running, _rebalancing
+
     cores = usable_cores()
-    jobs = parallel_jobs(cfg, cores, _hydra_config())
-    threads = thread_count(_select(cfg, "threads") or "auto", cores, jobs, os.environ)
+    setting = _select(cfg, "threads") or "auto"
+    _running = _running or RunningJobs()
+    _running.register(training_processes(cfg))
+    jobs = max(parallel_jobs(cfg, cores, _hydra_config()), _running.sharing_cores())
+    threads = thread_count(setting, cores, jobs, os.environ)
     os.environ.update(policy_environment(threads, os.environ))
+    _rebalancing = setting == "auto" and "OMP_NUM_THREADS" in _set_by_us(os.environ)
     already_loaded = "torch" in sys.modules  # a second job of a sequential sweep: OpenMP is set up
     import torch
 
     if already_loaded or torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    return threads
+
+
+def stop() -> None:
+    """At the end of a job: it no longer counts against the others' cores."""
+    global _rebalancing
+
+    if _running is not None:
+        _running.unregister()
+    _rebalancing = False
+
+
+def rebalance() -> int | None:
+    """Give torch this job's share of the cores among the gan-run jobs training on them now;
+    returns the new count, or None where nothing changed or the count is the user's own
+    (``threads=N``, an exported OMP_NUM_THREADS)."""
+    if not _rebalancing or _running is None:
+        return None
+    import torch
+
+    threads = max(1, usable_cores() // _running.sharing_cores())
+    if threads == torch.get_num_threads():
+        return None
+    torch.set_num_threads(threads)
     return threads
 
 

@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks
-from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint
+from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint, ThreadShare
 from gan_cli.checkpoints import check_resumable, flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
@@ -187,6 +187,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures",
                        figures_every_n_steps=cfg.sample_every),
             ctrl_c,
+            ThreadShare(),
         ]
         trainer = build(cfg.trainer, "trainer", logger=logger, callbacks=callbacks)
         log_hyperparameters(trainer.loggers, flat_hparams(cfg), module.metric_tags())
@@ -197,6 +198,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
+        summary.data["threads"]["intra_op_at_end"] = torch.get_num_threads()  # threads=auto follows other jobs
         summary.write(status="completed", steps=steps, peak_memory_mib=peak_memory_mib(), **scalars)
     except BaseException as e:
         error = as_run_error(e, trainer, module, checkpoint, overrides)

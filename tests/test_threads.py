@@ -4,6 +4,7 @@ and never overriding what the user exported."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,7 +73,7 @@ def test_job_environment_declares_the_siblings():
 def test_policy_is_set_before_torch_loads_and_torch_gets_the_count(tmp_path):
     # a fresh interpreter: OpenMP reads its variables once, when torch loads
     code = ("import os, sys; from omegaconf import OmegaConf; from gan_cli import threads; "
-            "assert 'torch' not in sys.modules; n = threads.apply(OmegaConf.create({'threads': 'auto'})); "
+            "assert 'torch' not in sys.modules; n = threads.start(OmegaConf.create({'threads': 'auto'})); "
             "import torch; print(n, torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
     env = {"PATH": "/usr/bin:/bin", threads.PARALLEL_JOBS_ENV: "2"}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
@@ -92,3 +93,59 @@ def test_threads_key_sets_the_runs_thread_count_and_summary_records_it(gan_run, 
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["threads"]["intra_op"] == 1
     bad = gan_run("trainer=smoke", "threads=0")
     assert bad.returncode == 2 and bad.stderr.strip() == "error: threads=0 is not accepted; accepted: auto, or an integer >= 1"
+
+
+def test_running_jobs_counts_live_jobs_on_overlapping_cores_only(tmp_path):
+    board = threads.RunningJobs(tmp_path)
+    board.register(processes=1)
+    assert board.sharing_cores() == 1
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        started = threads.process_start(sibling.pid)
+        (tmp_path / str(sibling.pid)).write_text(json.dumps({"cores": board.cores, "processes": 2,  # CPU DDP
+                                                             "started": started}))
+        (tmp_path / gone.stdout.strip()).write_text(json.dumps({"cores": board.cores, "processes": 1}))  # exited
+        (tmp_path / str(os.getppid())).write_text(json.dumps({"cores": board.cores, "processes": 1,  # pid reused
+                                                               "started": -1}))
+        assert board.sharing_cores() == 3
+        assert not (tmp_path / gone.stdout.strip()).exists() and not (tmp_path / str(os.getppid())).exists()
+        (tmp_path / str(sibling.pid)).write_text(json.dumps({"cores": [max(board.cores) + 1], "processes": 2,
+                                                             "started": started}))
+        assert board.sharing_cores() == 1  # pinned to other cores: not a competitor
+    finally:
+        sibling.kill()
+        sibling.wait()
+    board.unregister()
+    assert not (tmp_path / str(board.entry.name)).exists()
+
+
+def test_rebalance_follows_the_jobs_that_start_and_end(tmp_path, monkeypatch):
+    import torch
+
+    before = torch.get_num_threads()
+    board = threads.RunningJobs(tmp_path)
+    monkeypatch.setattr(threads, "_running", board)  # start() uses it: this test's own folder
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", threads.SET_BY_GAN_RUN_ENV,
+                 threads.PARALLEL_JOBS_ENV):
+        monkeypatch.delenv(name, raising=False)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert threads.start(OmegaConf.create({"threads": "auto"})) == 4  # alone
+        (tmp_path / str(other.pid)).write_text(json.dumps({"cores": board.cores, "processes": 1,
+                                                           "started": threads.process_start(other.pid)}))
+        assert threads.rebalance() == 2 and torch.get_num_threads() == 2  # a second job started
+        assert threads.rebalance() is None  # nothing changed since
+        other.kill()
+        other.wait()
+        assert threads.rebalance() == 4  # it ended
+        threads.stop()
+        assert not board.entry.exists() and threads.rebalance() is None
+        # a count the user chose is never changed
+        assert threads.start(OmegaConf.create({"threads": 3})) == 3
+        assert threads.rebalance() is None
+        threads.stop()
+    finally:
+        other.kill()
+        torch.set_num_threads(before)
