@@ -206,7 +206,7 @@ class GANModule(pl.LightningModule):
         if log:
             d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
-                d_out = self.discriminator_on_fresh_batch()
+                d_out = self.measure_frozen_discriminator()
 
         # one generator update, through a frozen D: its weights need no gradient here (the WGAN
         # reference code's requires_grad=False). A cached parameter list instead of
@@ -290,6 +290,16 @@ class GANModule(pl.LightningModule):
         with torch.no_grad():
             fake = self.generator(self.sample_noise(self.batch_size))
         return self.loss.discriminator_loss(self.discriminator, real, fake)
+
+    def measure_frozen_discriminator(self) -> DiscriminatorOutput:
+        """The D/critic objective on a real batch and fakes drawn from a forked RNG, and without
+        advancing the real-data stream: measuring a frozen D must not change training, so any
+        ``log_every`` gives the same trajectory."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            real = self.dataset.sample(self.batch_size, self.device)
+            with torch.no_grad():
+                fake = self.generator(self.sample_noise(self.batch_size))
+            return self.loss.discriminator_loss(self.discriminator, real, fake)
 
     def discriminator_updates(self, generator_step: int) -> int:
         """How many D/critic updates precede generator update number ``generator_step``."""

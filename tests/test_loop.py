@@ -127,3 +127,18 @@ def test_csv_curves_are_on_disk_while_the_run_goes_on(tmp_path):
                                          logger=pl.loggers.CSVLogger(tmp_path / "run", name="", version=""))
     trainer.fit(module)
     assert sorted(set(seen)) == [5, 10]
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_log_every_never_changes_the_trained_weights_frozen_discriminator_or_not(gan_run, tmp_path, frozen):
+    # a logged step measures D; with D frozen that measurement draws its own batch and noise,
+    # which must come from a forked RNG, not the training stream
+    common = [*SMOKE, "experiment=vanishing_gradient", "loss=gan", "eval_every=0", "steps=10",
+              "pretrain_discriminator_steps=20", f"freeze_discriminator={str(frozen).lower()}"]
+    for log_every in (1, 5):
+        result = gan_run(*common, f"log_every={log_every}", f"hydra.run.dir=log{log_every}")
+        assert result.returncode == 0, result.stderr
+    one = load_ckpt(tmp_path / "log1/checkpoints/last.ckpt")
+    five = load_ckpt(tmp_path / "log5/checkpoints/last.ckpt")
+    for key, value in one["state_dict"].items():
+        assert torch.equal(five["state_dict"][key], value), key
