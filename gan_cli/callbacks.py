@@ -21,7 +21,7 @@ from gan_cli.guards import check_parameters_finite
 class GeneratorStepProgressBar(TQDMProgressBar):
     """Lightning's tqdm bar, but counting generator updates out of ``steps``.
 
-    The stock bar counts batches of an epoch; our one "epoch" has no length (GeneratorSteps)
+    The stock bar counts batches of an epoch; our one "epoch" has no length (gan_cli.loop.GeneratorSteps)
     and may be resumed part-way, so the bar reads the module's generator step instead.
     """
 
@@ -31,7 +31,7 @@ class GeneratorStepProgressBar(TQDMProgressBar):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
         return (self.refresh_rate,)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -84,7 +84,7 @@ class LastCheckpoint(Callback):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
         return (self.every_n_steps,)
 
     @property
@@ -125,7 +125,7 @@ class LastCheckpoint(Callback):
 
 class GracefulInterrupt(Callback):
     """The first Ctrl-C finishes the current generator step (under DDP, the current Lightning
-    batch of generator steps: GANModule._stop_requested), then training stops as if it had
+    batch of generator steps: RunsOfIterations._stop_requested), then training stops as if it had
     reached ``steps`` (so ``last.ckpt`` is written); a second Ctrl-C aborts at once.
 
     Lightning's own handling raises KeyboardInterrupt wherever the signal lands, possibly

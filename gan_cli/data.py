@@ -117,20 +117,3 @@ class SwissRoll(ToyDistribution):
         points = torch.stack([t * t.cos(), t * t.sin()], dim=1)
         points = points + self.noise * torch.randn(n, 2, device=device)
         return points / self.scale
-
-
-class GeneratorSteps:
-    """The iterable that drives Lightning's fit loop: one item per Lightning batch, which is
-    a run of generator updates (GANModule.training_step).
-
-    Lightning needs a "dataloader" to run ``training_step``; the real batches are drawn
-    inside the step (toy data: sampled on the device; images: from their own DataLoader),
-    so this yields only the batch's index and has no length
-    (training stops when the module has made ``steps`` generator updates).
-    """
-
-    def __iter__(self) -> Iterator[int]:
-        i = 0
-        while True:
-            yield i
-            i += 1
