@@ -12,7 +12,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, TQDMProgressBar
-from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm, _update_n
+from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan_cli.guards import check_parameters_finite
@@ -24,6 +24,8 @@ class GeneratorStepProgressBar(TQDMProgressBar):
     The stock bar counts batches of an epoch; our one "epoch" has no length (gan_cli.loop.GeneratorSteps)
     and may be resumed part-way, so the bar reads the module's generator step instead.
     """
+
+    drawn = False  # whether on_train_start drew the bar
 
     @property
     def train_description(self) -> str:
@@ -41,19 +43,23 @@ class GeneratorStepProgressBar(TQDMProgressBar):
             desc=self.train_description, total=pl_module.steps, initial=pl_module.generator_step,
             position=2 * self.process_position, disable=self.is_disabled, leave=True, dynamic_ncols=True,
             file=sys.stdout, smoothing=0, bar_format=self.BAR_FORMAT)
+        self.drawn = True
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         pass  # not super(): the stock bar would reset itself to "Epoch N" with no total
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         # end the bar's line, so the error message that follows starts on a line of its own
-        if self._train_progress_bar is not None:
+        if self.drawn:
             self.train_progress_bar.close()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         n = pl_module.generator_step
         if self._should_update(n, self.train_progress_bar.total):
-            _update_n(self.train_progress_bar, n)
+            bar = self.train_progress_bar
+            if not bar.disable:
+                bar.n = n
+                bar.refresh()
             self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:

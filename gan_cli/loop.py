@@ -34,7 +34,7 @@ from pytorch_lightning.strategies import SingleDeviceStrategy
 from pytorch_lightning.utilities.model_helpers import is_overridden
 from torch import Tensor
 
-from gan_cli import lightning_internals
+from gan_cli import framework_internals
 
 
 class GeneratorSteps:
@@ -174,7 +174,7 @@ class RunsOfIterations(OneIterationPerBatch):
             return
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        lightning_internals.step_counted(optimizer)
+        framework_internals.step_counted(optimizer)
 
     def lightning_hooks_idle(self) -> bool:
         """Whether ``manual_backward`` and ``LightningOptimizer.step`` would do nothing beyond

@@ -61,7 +61,7 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
             # (what TensorBoardLogger.log_hyperparams(params, metrics) would do).
             from torch.utils.tensorboard.summary import hparams
 
-            writer = logger.experiment._get_file_writer()
+            writer = logger.experiment.file_writer  # public; set when the SummaryWriter opens
             for summary in hparams(params, {tag: 0.0 for tag in metric_tags}):
                 writer.add_summary(summary)
 
