@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from gan_cli.config import require
+
 
 class ToyDistribution:
     """A distribution we can sample from: ``dim`` and ``sample(n, device)``."""
@@ -52,10 +54,8 @@ class GaussianMixture(ToyDistribution):
     """Equal-weight mixture of isotropic Gaussians N(centre_k, std² I)."""
 
     def __init__(self, centres: Tensor, std: float) -> None:
-        if float(std) <= 0:
-            raise ValueError(f"dataset.std must be > 0, got {std}")
         self.centres = torch.as_tensor(centres, dtype=torch.float32)
-        self.std = float(std)
+        self.std = float(require("dataset.std", std))
         self.dim = self.centres.shape[1]
         self._centres = DeviceCopies(self.centres)
 
@@ -72,8 +72,7 @@ def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMi
     The angles are 2πk/n for k < n, *not* ``linspace(0, 2π, n)``, which repeats the first
     mode at 2π and yields only n-1 distinct modes.
     """
-    if int(n_modes) < 1:
-        raise ValueError(f"dataset.n_modes must be >= 1, got {n_modes}")
+    require("dataset.n_modes", n_modes)
     angles = 2 * math.pi * torch.arange(int(n_modes), dtype=torch.float64) / int(n_modes)
     centres = float(radius) * torch.stack([angles.cos(), angles.sin()], dim=1)
     return GaussianMixture(centres.float(), std)
@@ -107,10 +106,8 @@ class SwissRoll(ToyDistribution):
     dim = 2
 
     def __init__(self, noise: float = 0.25, scale: float = 7.5) -> None:
-        if float(scale) <= 0:
-            raise ValueError(f"dataset.scale must be > 0, got {scale}")
-        self.noise = float(noise)
-        self.scale = float(scale)
+        self.noise = float(require("dataset.noise", noise))
+        self.scale = float(require("dataset.scale", scale))
 
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         t = 1.5 * math.pi * (1 + 2 * torch.rand(n, device=device))

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, TensorDataset
 
+from gan_cli.config import require
 from gan_cli.data import ToyDistribution
 from gan_cli.errors import GanRunError
 
@@ -66,15 +67,11 @@ def _folder(path: str | Path, expected: str) -> Path:
 
 
 def _check_resolution(resolution: object) -> int:
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
-        raise GanRunError(f"dataset.resolution={resolution!r} is not accepted; accepted: an integer >= 1")
-    return resolution
+    return int(require("dataset.resolution", resolution))
 
 
 def _check_channels(channels: object) -> int:
-    if isinstance(channels, bool) or channels not in (1, 3):
-        raise GanRunError(f"dataset.channels={channels!r} is not accepted; accepted: 1 (grey) or 3 (RGB)")
-    return int(channels)
+    return int(require("dataset.channels", channels))
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,10 +335,8 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
     stays bounded: 10,000 images of 32×32 take well under a second.
     """
     resolution, channels = _check_resolution(resolution), _check_channels(channels)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise GanRunError(f"dataset.num_images={n!r} is not accepted; accepted: an integer >= 1")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise GanRunError(f"dataset.seed={seed!r} is not accepted; accepted: an integer >= 0")
+    require("dataset.num_images", n)
+    require("dataset.seed", seed)
     rng = np.random.default_rng(seed)
     # every random draw happens here, before rendering, so the chunk size cannot change the result
     kind = rng.integers(0, 3, n)
@@ -408,8 +403,7 @@ class ImageData(ToyDistribution):
         if images.dtype != torch.uint8 or images.ndim != 4 or len(images) == 0:
             raise ValueError(f"ImageData needs a non-empty uint8 N×C×H×W array, got {images.dtype} "
                              f"{tuple(images.shape)}")
-        if int(num_workers) < 0:
-            raise ValueError(f"dataset.num_workers must be >= 0, got {num_workers}")
+        require("dataset.num_workers", num_workers)
         self.images = images
         self.num_workers = int(num_workers)
         self.image_shape: tuple[int, int, int] = tuple(int(s) for s in images.shape[1:])

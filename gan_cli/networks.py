@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from gan_cli.config import require
+
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
     "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -95,8 +97,7 @@ class PackedMLP(MLP):
     """
 
     def __init__(self, in_features: int, pack: int = 2, **kwargs) -> None:
-        if int(pack) < 1:
-            raise ValueError(f"model.pack must be an integer >= 1, got {pack}")
+        require("model.pack", pack)
         super().__init__(in_features * int(pack), **kwargs)
         self.pack = int(pack)
 
