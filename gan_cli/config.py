@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -202,3 +203,13 @@ def _present(cfg: DictConfig, key: str) -> bool:
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(cfg, parent) if parent else cfg
     return isinstance(node, DictConfig) and leaf in node
+
+
+def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1} (with ``sep`` "."); lists stay values."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(flatten(v, f"{prefix}{sep}{k}" if prefix else str(k), sep))
+        return out
+    return {prefix: node}

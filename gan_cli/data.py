@@ -17,8 +17,9 @@ from torch import Tensor
 from gan_cli.config import require
 
 
-class ToyDistribution:
-    """A distribution we can sample from: ``dim`` and ``sample(n, device)``."""
+class RealData:
+    """The real data distribution Pr that a run trains on, toy or image: ``dim`` and
+    ``sample(n, device)``, and the stream of training batches (``batches``)."""
 
     dim: int
     #: added to the generator's output bias at init (only ``gaussian1d`` sets it)
@@ -36,6 +37,10 @@ class ToyDistribution:
             yield self.sample(n, device)
 
 
+#: the former name, kept for code written against it
+ToyDistribution = RealData
+
+
 class DeviceCopies:
     """A tensor copied to each device once and kept there, so a step indexes the copy on its
     device instead of transferring the tensor again."""
@@ -50,7 +55,7 @@ class DeviceCopies:
         return self._copies[device]
 
 
-class GaussianMixture(ToyDistribution):
+class GaussianMixture(RealData):
     """Equal-weight mixture of isotropic Gaussians N(centre_k, std² I)."""
 
     def __init__(self, centres: Tensor, std: float) -> None:
@@ -97,7 +102,7 @@ class Gaussian1D(GaussianMixture):
         self.generator_offset = float(offset)
 
 
-class SwissRoll(ToyDistribution):
+class SwissRoll(RealData):
     """The 2-D swiss roll of the WGAN-GP toy code: t = 1.5π(1 + 2u), x = (t cos t, t sin t) / scale.
 
     Matches ``sklearn.datasets.make_swiss_roll(noise)[:, [0, 2]] / 7.5`` without sklearn.

@@ -26,7 +26,7 @@ from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 from gan_cli.loop import write_to_loggers
-from gan_cli.networks import generate
+from gan_cli.generate import generate
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}

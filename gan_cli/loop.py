@@ -35,6 +35,7 @@ from pytorch_lightning.utilities.model_helpers import is_overridden
 from torch import Tensor
 
 from gan_cli import framework_internals
+from gan_cli.quiet import silence_third_party_noise
 
 
 class GeneratorSteps:
@@ -103,6 +104,11 @@ class OneIterationPerBatch(pl.LightningModule):
 
     def training_iteration(self, optimizers: Any, log: bool) -> None:
         raise NotImplementedError
+
+    def setup(self, stage: str) -> None:
+        # where a spawned DDP worker (trainer=ddp_cpu) starts gan-run's work: it never ran the CLI,
+        # which silences the same messages in the processes it starts
+        silence_third_party_noise()
 
     def train_dataloader(self):
         return GeneratorSteps()

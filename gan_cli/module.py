@@ -25,28 +25,23 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
-from gan_cli.data import ToyDistribution
+from gan_cli.data import RealData
 from gan_cli.guards import check_finite_values
 from gan_cli.loop import RunsOfIterations, write_to_loggers
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.parameters import ExponentialAverage, global_norm, gradient_norm
-from gan_cli.quiet import silence_third_party_noise
-
-# here too, not only in the CLI: DDP's spawned workers import this module, not the CLI
-silence_third_party_noise()
 
 
 class GANModule(RunsOfIterations):
     """Algorithm 1 (above): networks, optimizers, the k critic updates and the generator update,
     and the state an exact resume needs. ``RunsOfIterations`` runs ``training_iteration``."""
 
-
     def __init__(
         self,
         generator: nn.Module,
         discriminator: nn.Module,
         loss: AdversarialLoss,
-        dataset: ToyDistribution,
+        dataset: RealData,
         generator_optimizer: functools.partial,
         discriminator_optimizer: functools.partial,
         batch_size: int,
