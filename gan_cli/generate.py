@@ -9,8 +9,8 @@ from torch import nn
 def generate(generator: nn.Module, z: torch.Tensor, batch_size: int) -> torch.Tensor:
     """G(z) as float32, without gradients, ``batch_size`` rows of z at a time.
 
-    In one pass, the activations of every sample are alive at once: 2,500 samples through a
-    64 × 64 DCGAN generator hold about 1.3 GB in its widest two layers alone.
+    In chunks because in one pass the activations of every sample are alive at once (what
+    that costs for a DCGAN: docs/performance.md, Memory).
     """
     with torch.no_grad():
         return torch.cat([generator(chunk).float() for chunk in z.split(batch_size)])

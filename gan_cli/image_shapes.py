@@ -14,7 +14,7 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
     axis-aligned square or an upward triangle (equal thirds on average), of half-size 15-35 %
     of the side, placed uniformly so it lies inside the image, in a bright colour (each
     channel 64..255; grey images use its luminance). Rendered with numpy in chunks, so memory
-    stays bounded: 10,000 images of 32×32 take well under a second.
+    stays bounded.
     """
     resolution, channels = _check_resolution(resolution), _check_channels(channels)
     require("dataset.num_images", n)
