@@ -50,6 +50,10 @@ class Rule:
             what = f"a non-empty list, each {what}"
         return what + (", or null" if self.nullable else "")
 
+    def refusal(self, value: object) -> str:
+        """The one-line message for a value that breaks this rule, wherever it is checked."""
+        return f"{self.key}={value!r} is not accepted; accepted: {self.accepted()}"
+
     def number_ok(self, value: object) -> bool:
         if self.kind is str:
             return isinstance(value, str) and (self.choices is None or value in self.choices)
@@ -171,7 +175,7 @@ def check(cfg: DictConfig) -> None:
                 continue
             raise GanRunError(f"{rule.key}=null is not accepted; accepted: {rule.accepted()}")
         if not rule.value_ok(value):
-            raise GanRunError(f"{rule.key}={value!r} is not accepted; accepted: {rule.accepted()}")
+            raise GanRunError(rule.refusal(value))
     check_batch_splits_into_packs(cfg.batch_size, OmegaConf.select(cfg, "model.pack", default=1))
 
 
@@ -189,7 +193,7 @@ def require(key: str, value):
     rule = RULE_FOR[key]
     if (value is None and rule.nullable) or rule.value_ok(value):
         return value
-    raise RuleViolation(f"{key}={value!r} is not accepted; accepted: {rule.accepted()}")
+    raise RuleViolation(rule.refusal(value))
 
 
 def check_batch_splits_into_packs(batch_size: int, pack: int) -> None:
