@@ -338,7 +338,7 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
     opt_file = {"adam": "torch/optim/adam.py", "rmsprop": "torch/optim/rmsprop.py"}[OPTIM[case.loss]]
     rows = [
         ("whole fit() / whole raw loop", lookup(sa, "pytorch_lightning/trainer/trainer.py", "fit"), (wall_b, steps)),
-        ("GANModule.training_step", lookup(sa, "gan_cli/module.py", "training_step"), None),
+        ("GANModule.training_step", lookup(sa, "gan_cli/loop.py", "training_step"), None),
         ("LightningOptimizer.step (wraps optimizer.step)", lookup(sa, "pytorch_lightning/core/optimizer.py", "step"),
          None),
         ("  torch optimizer .step itself", lookup(sa, opt_file, "step"), lookup(sb, opt_file, "step")),
@@ -351,7 +351,7 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
         ("loss.discriminator_loss", lookup(sa, "gan_cli/losses.py", "discriminator_loss"), None),
         ("loss.after_discriminator_step", lookup(sa, "gan_cli/losses.py", "after_discriminator_step"), None),
         ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/module.py", "_log_step"), None),
-        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/module.py", "gradient_norm"), None),
+        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/parameters.py", "gradient_norm"), None),
         ("dataset.sample", lookup(sa, "gan_cli/data.py", "sample"), lookup(sb, "gan_cli/data.py", "sample")),
     ]
     print("| where (A = gan-run, B = raw loop) | A µs/step | A calls/step | B µs/step | B calls/step |")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback, TQDMProgressBar
-from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm, _update_n
+from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan_cli.guards import check_parameters_finite
@@ -21,9 +21,11 @@ from gan_cli.guards import check_parameters_finite
 class GeneratorStepProgressBar(TQDMProgressBar):
     """Lightning's tqdm bar, but counting generator updates out of ``steps``.
 
-    The stock bar counts batches of an epoch; our one "epoch" has no length (GeneratorSteps)
+    The stock bar counts batches of an epoch; our one "epoch" has no length (gan_cli.loop.GeneratorSteps)
     and may be resumed part-way, so the bar reads the module's generator step instead.
     """
+
+    drawn = False  # whether on_train_start drew the bar
 
     @property
     def train_description(self) -> str:
@@ -31,7 +33,7 @@ class GeneratorStepProgressBar(TQDMProgressBar):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
         return (self.refresh_rate,)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -41,19 +43,23 @@ class GeneratorStepProgressBar(TQDMProgressBar):
             desc=self.train_description, total=pl_module.steps, initial=pl_module.generator_step,
             position=2 * self.process_position, disable=self.is_disabled, leave=True, dynamic_ncols=True,
             file=sys.stdout, smoothing=0, bar_format=self.BAR_FORMAT)
+        self.drawn = True
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         pass  # not super(): the stock bar would reset itself to "Epoch N" with no total
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         # end the bar's line, so the error message that follows starts on a line of its own
-        if self._train_progress_bar is not None:
+        if self.drawn:
             self.train_progress_bar.close()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         n = pl_module.generator_step
         if self._should_update(n, self.train_progress_bar.total):
-            _update_n(self.train_progress_bar, n)
+            bar = self.train_progress_bar
+            if not bar.disable:
+                bar.n = n
+                bar.refresh()
             self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
@@ -84,7 +90,7 @@ class LastCheckpoint(Callback):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
         return (self.every_n_steps,)
 
     @property
@@ -125,7 +131,7 @@ class LastCheckpoint(Callback):
 
 class GracefulInterrupt(Callback):
     """The first Ctrl-C finishes the current generator step (under DDP, the current Lightning
-    batch of generator steps: GANModule._stop_requested), then training stops as if it had
+    batch of generator steps: RunsOfIterations._stop_requested), then training stops as if it had
     reached ``steps`` (so ``last.ckpt`` is written); a second Ctrl-C aborts at once.
 
     Lightning's own handling raises KeyboardInterrupt wherever the signal lands, possibly
@@ -161,6 +167,8 @@ class ThreadShare(Callback):
     """At every Lightning batch (a run of generator updates up to the next logged point), give
     torch this job's share of the cores among the gan-run jobs training on them now
     (gan_cli.threads.rebalance): a job started or ended elsewhere changes the count here."""
+
+    step_periods: tuple[int, ...] = ()  # any batch boundary will do: it needs no step of its own
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gan_cli.config import flatten
 from gan_cli.errors import GanRunError
 
 #: config groups whose settings must match for a checkpoint to be resumed: they decide the
@@ -49,16 +50,6 @@ def _load_failure(e: Exception) -> str:
     if isinstance(e, (KeyError, EOFError)) or "load key" in message or "Unsupported operand" in message:
         return "not a PyTorch checkpoint file"
     return f"{type(e).__name__}: {message.splitlines()[0][:160]}" if message else type(e).__name__
-
-
-def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
-    """{"a": {"b": 1}} → {"a.b": 1} (with ``sep`` "."); lists stay values."""
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            out.update(flatten(v, f"{prefix}{sep}{k}" if prefix else str(k), sep))
-        return out
-    return {prefix: node}
 
 
 #: what a checkpoint that lacks these settings trained with: they were added to gan-run later,

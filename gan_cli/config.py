@@ -1,14 +1,18 @@
 """Checks on the composed config, run before torch or Lightning is imported, so a bad value
 fails in well under a second with one line that names the key, the value and what is accepted.
 
-Each checked key is declared once below with its type and its range. A key that the chosen
-config group options do not have (``loss.clip_value`` under ``loss=gan``) is skipped.
+Each checked key is declared once below (RULES) with its type, its range and so its message;
+the constructors that receive the value check it against the same rule (``require``), so the
+two layers cannot drift. A key that the chosen config group options do not have
+(``loss.clip_value`` under ``loss=gan``) is skipped. tests/test_config_rules.py proves that
+every key a config group file sets for its ``_target_`` has a rule here.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -18,7 +22,7 @@ from gan_cli.errors import GanRunError
 @dataclass(frozen=True)
 class Rule:
     key: str
-    kind: type  # int, float or bool
+    kind: type  # int, float, bool, or str (with choices)
     minimum: float | None = None
     maximum: float | None = None
     min_exclusive: bool = False  # the minimum itself is not allowed
@@ -32,8 +36,8 @@ class Rule:
     def accepted(self) -> str:
         if self.words:
             return " or ".join(self.words) + ", or " + Rule(self.key, self.kind, self.minimum, self.maximum).accepted()
-        if self.choices is not None:
-            return "one of " + ", ".join(map(str, self.choices))
+        if self.choices is not None:  # names read as a list; numbers as "one of" them
+            return ("" if self.kind is str else "one of ") + ", ".join(map(str, self.choices))
         if self.kind is bool:
             return "true or false" + (", or null" if self.nullable else "")
         what = "an integer" if self.kind is int else "a finite float32 number"
@@ -49,7 +53,13 @@ class Rule:
             what = f"a non-empty list, each {what}"
         return what + (", or null" if self.nullable else "")
 
+    def refusal(self, value: object) -> str:
+        """The one-line message for a value that breaks this rule, wherever it is checked."""
+        return f"{self.key}={value!r} is not accepted; accepted: {self.accepted()}"
+
     def number_ok(self, value: object) -> bool:
+        if self.kind is str:
+            return isinstance(value, str) and (self.choices is None or value in self.choices)
         if self.kind is bool:
             return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -105,8 +115,9 @@ RULES = (
     Rule("model.hidden", int, 1, each=True),
     Rule("model.width", int, 1),
     Rule("model.pack", int, 1),
+    Rule("model.discriminator.out_features", int, choices=(1,)),  # D gives one raw score per input
     Rule("loss.n_critic", int, 1),
-    Rule("loss.clip_value", float, 0, min_exclusive=True, nullable=True),
+    Rule("loss.clip_value", float, 0, nullable=True),  # c; 0 or null: no clipping
     Rule("loss.gp_weight", float, 0),
     Rule("loss.n_critic_warmup", int, 1, nullable=True),
     Rule("loss.warmup_steps", int, 0),
@@ -131,7 +142,12 @@ RULES = (
     Rule("dataset.resolution", int, 1),
     Rule("dataset.channels", int, choices=(1, 3)),
     Rule("dataset.num_images", int, 1),
-    Rule("dataset.seed", int, 0, 2**32 - 1),
+    Rule("dataset.seed", int, 0, 2**32 - 1),  # the same range as the run's seed
+    Rule("dataset.include_test", bool),
+    # the names networks.ACTIVATIONS and networks.DCGAN_NORMS build (tests/test_config_rules.py)
+    *(Rule(f"model.{net}.activation", str, choices=("relu", "leaky_relu", "tanh", "elu", "silu"))
+      for net in ("generator", "discriminator")),
+    Rule("model.discriminator.norm", str, choices=("batch", "layer", "none")),
     Rule("dataset.num_workers", int, 0),
 )
 
@@ -165,10 +181,31 @@ def check(cfg: DictConfig) -> None:
                 continue
             raise GanRunError(f"{rule.key}=null is not accepted; accepted: {rule.accepted()}")
         if not rule.value_ok(value):
-            raise GanRunError(f"{rule.key}={value!r} is not accepted; accepted: {rule.accepted()}")
-    pack = OmegaConf.select(cfg, "model.pack", default=1)
-    if cfg.batch_size % pack:
-        raise GanRunError(f"batch_size={cfg.batch_size} is not a multiple of model.pack={pack}: "
+            raise GanRunError(rule.refusal(value))
+    check_batch_splits_into_packs(cfg.batch_size, OmegaConf.select(cfg, "model.pack", default=1))
+
+
+RULE_FOR = {rule.key: rule for rule in RULES}
+
+
+class RuleViolation(GanRunError, ValueError):
+    """A value a constructor received breaks its key's rule (a ValueError, as Python code that
+    builds these objects directly expects; a GanRunError, as gan-run reports it)."""
+
+
+def require(key: str, value):
+    """``value`` if it meets the rule declared for ``key`` in RULES, else the same GanRunError
+    that ``check`` raises: what a constructor calls on a value it receives."""
+    rule = RULE_FOR[key]
+    if (value is None and rule.nullable) or rule.value_ok(value):
+        return value
+    raise RuleViolation(rule.refusal(value))
+
+
+def check_batch_splits_into_packs(batch_size: int, pack: int) -> None:
+    """A packed discriminator (model=pacgan) reads the batch as packs of ``pack`` samples."""
+    if batch_size % pack:
+        raise GanRunError(f"batch_size={batch_size} is not a multiple of model.pack={pack}: "
                           "the discriminator reads the batch as packs of model.pack samples")
 
 
@@ -176,3 +213,13 @@ def _present(cfg: DictConfig, key: str) -> bool:
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(cfg, parent) if parent else cfg
     return isinstance(node, DictConfig) and leaf in node
+
+
+def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1} (with ``sep`` "."); lists stay values."""
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            out.update(flatten(v, f"{prefix}{sep}{k}" if prefix else str(k), sep))
+        return out
+    return {prefix: node}

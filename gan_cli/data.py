@@ -14,9 +14,12 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from gan_cli.config import require
 
-class ToyDistribution:
-    """A distribution we can sample from: ``dim`` and ``sample(n, device)``."""
+
+class RealData:
+    """The real data distribution Pr that a run trains on, toy or image: ``dim`` and
+    ``sample(n, device)``, and the stream of training batches (``batches``)."""
 
     dim: int
     #: added to the generator's output bias at init (only ``gaussian1d`` sets it)
@@ -34,6 +37,10 @@ class ToyDistribution:
             yield self.sample(n, device)
 
 
+#: the former name, kept for code written against it
+ToyDistribution = RealData
+
+
 class DeviceCopies:
     """A tensor copied to each device once and kept there, so a step indexes the copy on its
     device instead of transferring the tensor again."""
@@ -48,14 +55,12 @@ class DeviceCopies:
         return self._copies[device]
 
 
-class GaussianMixture(ToyDistribution):
+class GaussianMixture(RealData):
     """Equal-weight mixture of isotropic Gaussians N(centre_k, std² I)."""
 
     def __init__(self, centres: Tensor, std: float) -> None:
-        if float(std) <= 0:
-            raise ValueError(f"dataset.std must be > 0, got {std}")
         self.centres = torch.as_tensor(centres, dtype=torch.float32)
-        self.std = float(std)
+        self.std = float(require("dataset.std", std))
         self.dim = self.centres.shape[1]
         self._centres = DeviceCopies(self.centres)
 
@@ -72,8 +77,7 @@ def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> GaussianMi
     The angles are 2πk/n for k < n, *not* ``linspace(0, 2π, n)``, which repeats the first
     mode at 2π and yields only n-1 distinct modes.
     """
-    if int(n_modes) < 1:
-        raise ValueError(f"dataset.n_modes must be >= 1, got {n_modes}")
+    require("dataset.n_modes", n_modes)
     angles = 2 * math.pi * torch.arange(int(n_modes), dtype=torch.float64) / int(n_modes)
     centres = float(radius) * torch.stack([angles.cos(), angles.sin()], dim=1)
     return GaussianMixture(centres.float(), std)
@@ -98,7 +102,7 @@ class Gaussian1D(GaussianMixture):
         self.generator_offset = float(offset)
 
 
-class SwissRoll(ToyDistribution):
+class SwissRoll(RealData):
     """The 2-D swiss roll of the WGAN-GP toy code: t = 1.5π(1 + 2u), x = (t cos t, t sin t) / scale.
 
     Matches ``sklearn.datasets.make_swiss_roll(noise)[:, [0, 2]] / 7.5`` without sklearn.
@@ -107,30 +111,11 @@ class SwissRoll(ToyDistribution):
     dim = 2
 
     def __init__(self, noise: float = 0.25, scale: float = 7.5) -> None:
-        if float(scale) <= 0:
-            raise ValueError(f"dataset.scale must be > 0, got {scale}")
-        self.noise = float(noise)
-        self.scale = float(scale)
+        self.noise = float(require("dataset.noise", noise))
+        self.scale = float(require("dataset.scale", scale))
 
     def sample(self, n: int, device: torch.device | str = "cpu") -> Tensor:
         t = 1.5 * math.pi * (1 + 2 * torch.rand(n, device=device))
         points = torch.stack([t * t.cos(), t * t.sin()], dim=1)
         points = points + self.noise * torch.randn(n, 2, device=device)
         return points / self.scale
-
-
-class GeneratorSteps:
-    """The iterable that drives Lightning's fit loop: one item per Lightning batch, which is
-    a run of generator updates (GANModule.training_step).
-
-    Lightning needs a "dataloader" to run ``training_step``; the real batches are drawn
-    inside the step (toy data: sampled on the device; images: from their own DataLoader),
-    so this yields only the batch's index and has no length
-    (training stops when the module has made ``steps`` generator updates).
-    """
-
-    def __iter__(self) -> Iterator[int]:
-        i = 0
-        while True:
-            yield i
-            i += 1

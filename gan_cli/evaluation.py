@@ -25,8 +25,8 @@ from pytorch_lightning.callbacks import Callback
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.metrics import mode_coverage, wasserstein_exact
-from gan_cli.module import write_to_loggers
-from gan_cli.networks import generate
+from gan_cli.loop import write_to_loggers
+from gan_cli.generate import generate
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
@@ -50,7 +50,7 @@ class Evaluation(Callback):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (GANModule.batch_end_step)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
         return (self.every_n_steps, self.figures_every_n_steps)
 
     def _draw(self, pl_module: pl.LightningModule):

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gan_cli.config import require
+
 LOG_2 = math.log(2.0)
 
 
@@ -42,9 +44,7 @@ class AdversarialLoss:
     avoid_momentum = False
 
     def __init__(self, n_critic: int = 1) -> None:
-        if int(n_critic) < 1:
-            raise ValueError(f"loss.n_critic must be >= 1, got {n_critic}")
-        self.n_critic = int(n_critic)
+        self.n_critic = int(require("loss.n_critic", n_critic))
 
     # -- the two objectives (subclasses implement these on raw scores) --
     def discriminator_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -186,9 +186,7 @@ class WassersteinLoss(AdversarialLoss):
         warmup_every: int = 500,
     ) -> None:
         super().__init__(n_critic)
-        if clip_value is not None and float(clip_value) < 0:
-            raise ValueError(f"loss.clip_value must be >= 0, got {clip_value}")
-        self.clip_value = float(clip_value) if clip_value else None
+        self.clip_value = float(clip_value) if require("loss.clip_value", clip_value) else None  # 0: no clipping
         self.n_critic_warmup = int(n_critic_warmup) if n_critic_warmup else None
         self.warmup_steps = int(warmup_steps)
         self.warmup_every = int(warmup_every)
@@ -239,9 +237,7 @@ class WassersteinGPLoss(WassersteinLoss):
 
     def __init__(self, n_critic: int = 5, gp_weight: float = 10.0, **kwargs) -> None:
         super().__init__(n_critic=n_critic, clip_value=None, **kwargs)
-        if float(gp_weight) < 0:
-            raise ValueError(f"loss.gp_weight must be >= 0, got {gp_weight}")
-        self.gp_weight = float(gp_weight)
+        self.gp_weight = float(require("loss.gp_weight", gp_weight))
 
     def penalty(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         """The penalty per critic input: a packed critic (model=pacgan) reads m samples as one

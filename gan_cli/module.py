@@ -8,12 +8,11 @@ For each generator update:
     draw noise z, update G on loss.generator_loss(D(G(z)))
     (optional) step both learning-rate schedules; update G's weight average
 
-Lightning handles devices, precision, checkpoints and loggers; this module only runs the
-algorithm. One Lightning batch is a run of generator updates that ends where a logged point,
-a callback or the end of training is due (``training_step``). ``self.generator_step`` counts
-generator updates; it is what ``steps`` means and the x-axis of every curve. (Lightning's
-``global_step`` counts every optimizer step under manual optimization, k + 1 per generator
-update.)
+Lightning handles devices, precision, checkpoints and loggers; how it runs the iterations
+(several per Lightning batch) is the base class's job (gan_cli/loop.py), so this module is the
+algorithm only. ``self.generator_step`` counts generator updates; it is what ``steps`` means
+and the x-axis of every curve. (Lightning's ``global_step`` counts every optimizer step under
+manual optimization, k + 1 per generator update.)
 """
 
 from __future__ import annotations
@@ -22,68 +21,27 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-import pytorch_lightning as pl
-from pytorch_lightning.callbacks import Callback
-from pytorch_lightning.core.optimizer import LightningOptimizer
-from pytorch_lightning.plugins.precision import MixedPrecision, Precision
-from pytorch_lightning.strategies import SingleDeviceStrategy
-from pytorch_lightning.utilities.model_helpers import is_overridden
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
-from gan_cli.data import GeneratorSteps, ToyDistribution
+from gan_cli.data import RealData
 from gan_cli.guards import check_finite_values
+from gan_cli.loop import RunsOfIterations, write_to_loggers
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
-from gan_cli.quiet import silence_third_party_noise
-
-# here too, not only in the CLI: DDP's spawned workers import this module, not the CLI
-silence_third_party_noise()
+from gan_cli.parameters import ExponentialAverage, global_norm, gradient_norm
 
 
-def global_norm(tensors: list[Tensor]) -> Tensor:
-    """‖(t₁, …, t_n)‖₂, the norm of all the tensors as one vector (one fused op)."""
-    if not tensors:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+class GANModule(RunsOfIterations):
+    """Algorithm 1 (above): networks, optimizers, the k critic updates and the generator update,
+    and the state an exact resume needs. ``RunsOfIterations`` runs ``training_iteration``."""
 
-
-def gradient_norm(module: nn.Module) -> Tensor:
-    """‖∇θ‖₂ over all parameters of ``module`` that have a gradient."""
-    return global_norm([p.grad for p in module.parameters() if p.grad is not None])
-
-
-def write_to_loggers(loggers: list, metrics: dict[str, float], step: int) -> None:
-    """``metrics`` at ``step`` in every logger, saved at once, as Lightning's logger connector
-    does (a CSV logger writes its file only on save). Lightning's loggers write on rank 0 only."""
-    for logger in loggers:
-        logger.log_metrics(metrics, step=step)
-        logger.save()
-
-
-class ExponentialAverage:
-    """``multi_avg_fn`` of torch's AveragedModel: θ̄ ← β θ̄ + (1 − β) θ, what
-    ``get_ema_multi_avg_fn`` computes, but picklable (that one returns a closure, which
-    ``trainer=ddp_cpu``'s spawned workers cannot receive)."""
-
-    def __init__(self, decay: float) -> None:
-        self.decay = float(decay)
-
-    def __call__(self, averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
-        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
-            torch._foreach_lerp_(averaged, current, 1 - self.decay)
-        else:  # integer buffers (batch norm's step count)
-            for a, c in zip(averaged, current):
-                a.copy_(a * self.decay + c * (1 - self.decay))
-
-
-class GANModule(pl.LightningModule):
     def __init__(
         self,
         generator: nn.Module,
         discriminator: nn.Module,
         loss: AdversarialLoss,
-        dataset: ToyDistribution,
+        dataset: RealData,
         generator_optimizer: functools.partial,
         discriminator_optimizer: functools.partial,
         batch_size: int,
@@ -96,7 +54,6 @@ class GANModule(pl.LightningModule):
         ema_decay: float = 0.0,
     ) -> None:
         super().__init__()
-        self.automatic_optimization = False
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -126,11 +83,8 @@ class GANModule(pl.LightningModule):
         self._rng_to_restore: dict[str, Any] | None = None
         self._discriminator_params: list[nn.Parameter] | None = None
         self._real_batches: Iterator[Tensor] | None = None
-        # set at on_train_start, once the trainer's callbacks, strategy and precision are known
-        self._batch_periods: list[int] = []
-        self._hooks_idle = False
 
-    # ---- Lightning plumbing -------------------------------------------------------------
+    # ---- networks, optimizers, data ---------------------------------------------------
     def configure_optimizers(self):
         optimizers = [self.generator_optimizer(self.generator.parameters()),
                       self.discriminator_optimizer(self.discriminator.parameters())]
@@ -142,17 +96,6 @@ class GANModule(pl.LightningModule):
     def sampling_generator(self) -> nn.Module:
         """The generator that evaluation and gan-sample draw from: the weight average if kept."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
-
-    def train_dataloader(self):
-        return GeneratorSteps()
-
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        # The "batch" is only the batch's index (GeneratorSteps): real data reaches the device
-        # inside training_step, so Lightning's recursive move-to-device walk over the index is
-        # skipped. Anything else goes the usual way.
-        if isinstance(batch, int):
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def next_real_batch(self) -> Tensor:
         """A fresh real batch of ``batch_size`` on the device (toy data: sampled there; images:
@@ -168,29 +111,9 @@ class GANModule(pl.LightningModule):
         return torch.randn(n, self.generator.in_features, device=self.device)
 
     # ---- Algorithm 1 --------------------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        """One Lightning batch: generator updates up to the next step at which anything outside
-        this module has work (a logged point, a callback's step, the end of training).
-
-        Lightning's per-batch machinery (fetching the batch, a dozen hooks, the logger
-        connector, the progress bar, the SIGTERM check) costs about 0.2 ms on a CPU, as much
-        as a whole generator update of a 3 × 64 MLP at batch 256. Running it once per run of
-        updates instead of once per update keeps gan-run within a few percent of a
-        hand-written loop (bench/overhead.py), and every callback still runs at every step
-        where it has work: a batch ends exactly there (``batch_end_step``).
-        """
-        opt_g, opt_d = self.optimizers()
-        end = self.batch_end_step()
-        while True:
-            step = self.generator_step + 1  # the update about to be made, counted from 1
-            self.generator_update(opt_g, opt_d, log=step % self.log_every == 0 or step >= self.steps)
-            if step >= end or self._stop_requested():
-                break
-        if self.generator_step >= self.steps:
-            self.trainer.should_stop = True
-
-    def generator_update(self, opt_g, opt_d, log: bool) -> None:
+    def training_iteration(self, optimizers, log: bool) -> None:
         """Algorithm 1's outer iteration: k D/critic updates, then one generator update."""
+        opt_g, opt_d = optimizers
         # k D/critic updates, each on a fresh real batch; no toggling is needed, as G is not in
         # D's graph (discriminator_on_fresh_batch)
         d_out = None
@@ -206,7 +129,7 @@ class GANModule(pl.LightningModule):
         if log:
             d_grad_norm = gradient_norm(self.discriminator) if d_out is not None else torch.zeros((), device=self.device)
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
-                d_out = self.discriminator_on_fresh_batch()
+                d_out = self.measure_frozen_discriminator()
 
         # one generator update, through a frozen D: its weights need no gradient here (the WGAN
         # reference code's requires_grad=False). A cached parameter list instead of
@@ -225,64 +148,6 @@ class GANModule(pl.LightningModule):
         if log:
             self._log_step(d_out, g_loss, d_grad_norm, gradient_norm(self.generator))
 
-    def optimizer_update(self, loss: Tensor, optimizer: LightningOptimizer) -> None:
-        """zero_grad, backward, step: through Lightning's ``manual_backward`` and
-        ``LightningOptimizer.step`` when those have work to do, else the same calls directly.
-
-        Those wrappers run three hooks per update (on_before_backward, on_after_backward,
-        on_before_optimizer_step), each on the module and on every callback, and wrap the
-        step in a closure. gan-run implements none of the hooks, and on one device in fp32 or
-        bf16 the wrappers add nothing else, yet they cost ~5 % of an update of a 3 × 64 MLP
-        (bench/overhead.py). So they are skipped then and only then (``lightning_hooks_idle``);
-        DDP, fp16's gradient scaler or an overridden hook take the full path. Lightning's
-        optimizer-step count (``trainer.global_step``) and profiler see every step either way.
-        (Gradient clipping is not a case: Lightning refuses ``gradient_clip_val`` under manual
-        optimization.)
-        """
-        optimizer.zero_grad(set_to_none=True)
-        if not self._hooks_idle:
-            self.manual_backward(loss)
-            optimizer.step()
-            return
-        loss.backward()
-        # what LightningOptimizer.step does around the step besides the hooks: count and profile it
-        # (private attributes that Lightning's manual loop sets, as of 2.6; pyproject pins <2.7,
-        # and tests/test_loop.py checks that trainer.global_step still counts every step)
-        optimizer._on_before_step()
-        optimizer.optimizer.step()
-        optimizer._on_after_step()
-
-    def lightning_hooks_idle(self) -> bool:
-        """Whether ``manual_backward`` and ``LightningOptimizer.step`` would do nothing beyond
-        ``loss.backward()`` and ``optimizer.step()`` in this trainer: a single device, fp32 or
-        bf16 without a gradient scaler, and none of their hooks overridden by the module or by
-        any callback."""
-        trainer = self.trainer
-        precision = trainer.precision_plugin
-        hooks = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
-        return (type(trainer.strategy) is SingleDeviceStrategy
-                and (type(precision) is Precision or (type(precision) is MixedPrecision and precision.scaler is None))
-                and not any(is_overridden(hook, self, pl.LightningModule) for hook in ("backward", *hooks))
-                and not any(is_overridden(hook, callback, Callback)
-                            for callback in trainer.callbacks for hook in hooks))
-
-    def batch_end_step(self) -> int:
-        """The generator step at which the current Lightning batch ends: the next multiple of
-        ``log_every`` or of any callback's ``step_periods`` (evaluation, figures, checkpoints,
-        the progress bar), or ``steps``, whichever comes first."""
-        s = self.generator_step
-        return min([self.steps, *((s // p + 1) * p for p in self._batch_periods)])
-
-    def _stop_requested(self) -> bool:
-        """Whether to end the batch before ``batch_end_step``: Ctrl-C (GracefulInterrupt) or
-        SIGTERM arrived, so Lightning can stop and save at this generator step. Under DDP the
-        batch runs to its end instead, as ranks must make the same number of updates (each
-        rank's collectives wait for the others'); Lightning then stops at the batch's end on
-        the ranks the signal reached, so it must reach all of them, as SLURM's does."""
-        if self.trainer.world_size > 1:
-            return False
-        return self.trainer.should_stop or self.trainer.received_sigterm
-
     def discriminator_on_fresh_batch(self) -> DiscriminatorOutput:
         """The D/critic objective on a fresh real batch and fresh fakes. G is not in this graph
         (the fakes are drawn under no_grad), so D's backward touches only D."""
@@ -290,6 +155,16 @@ class GANModule(pl.LightningModule):
         with torch.no_grad():
             fake = self.generator(self.sample_noise(self.batch_size))
         return self.loss.discriminator_loss(self.discriminator, real, fake)
+
+    def measure_frozen_discriminator(self) -> DiscriminatorOutput:
+        """The D/critic objective on a real batch and fakes drawn from a forked RNG, and without
+        advancing the real-data stream: measuring a frozen D must not change training, so any
+        ``log_every`` gives the same trajectory."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            real = self.dataset.sample(self.batch_size, self.device)
+            with torch.no_grad():
+                fake = self.generator(self.sample_noise(self.batch_size))
+            return self.loss.discriminator_loss(self.discriminator, real, fake)
 
     def discriminator_updates(self, generator_step: int) -> int:
         """How many D/critic updates precede generator update number ``generator_step``."""
@@ -333,15 +208,7 @@ class GANModule(pl.LightningModule):
             "generator/loss", "grad_norm/generator", "grad_norm/discriminator"]
 
     def _log_step(self, d_out: DiscriminatorOutput, g_loss: Tensor, d_grad_norm: Tensor, g_grad_norm: Tensor) -> None:
-        """The curves at this generator step, written to every logger; the x-axis is the generator step.
-
-        Written with ``logger.log_metrics``, not ``self.log``: Lightning's result collection,
-        which reduces logged values over steps and epochs and syncs them across ranks, has
-        nothing to do for per-step scalars from one rank, yet costs ~0.3 ms per metric per
-        call on a CPU (2.5 ms per logged point: ~2 % of a 3 × 64 MLP run at log_every 50).
-        ``trainer.callback_metrics``, which the progress bar and summary.json read (and which
-        Lightning carries back from spawned DDP workers), is updated as ``self.log`` would.
-        """
+        """The curves at this generator step; the x-axis is the generator step."""
         role = self.loss.role
         tensors = {f"{role}/{name}": value for name, value in self.loss.metrics(d_out).items()}
         tensors["generator/loss"] = g_loss.detach()
@@ -352,9 +219,7 @@ class GANModule(pl.LightningModule):
         check_finite_values(self.generator_step, values)
         if self.lr_schedule is not None:
             values["lr/generator"] = float(self.optimizers()[0].param_groups[0]["lr"])
-        write_to_loggers(self.loggers, values, self.generator_step)
-        values["step"] = float(self.generator_step)  # the summary's last logged step
-        self.trainer.callback_metrics.update({name: torch.tensor(value) for name, value in values.items()})
+        self.log_scalars(values)
 
     # ---- exact resume: step counter and RNG state travel in the checkpoint ---------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -385,15 +250,9 @@ class GANModule(pl.LightningModule):
             self._real_batches = None
 
     def on_train_start(self) -> None:
-        periods = {self.log_every}
-        for callback in self.trainer.callbacks:
-            periods.update(getattr(callback, "step_periods", ()))
-        self._batch_periods = sorted(p for p in periods if p > 0)
-        self._hooks_idle = self.lightning_hooks_idle()
         if self._rng_to_restore is not None:
             torch.set_rng_state(self._rng_to_restore["torch"])
             if self._rng_to_restore["cuda"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(self._rng_to_restore["cuda"])
             self._rng_to_restore = None
-        if self.generator_step >= self.steps:
-            self.trainer.should_stop = True
+        super().on_train_start()

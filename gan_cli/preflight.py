@@ -137,11 +137,12 @@ def check_output_dir(key: str, value: str) -> None:
 
 def check_command_line(argv: list[str], conf_dir: Path) -> None:
     """Run the checks above on gan-run's command line (flags are parsed as Hydra parses them)."""
-    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    args, _ = get_args_parser().parse_known_args(argv)
+    from gan_cli.framework_internals import hydra_args_parser
+
+    args, _ = hydra_args_parser().parse_known_args(argv)
     modes = [flag for flag, on in (("--run", args.run), ("-m/--multirun", args.multirun), ("--cfg", args.cfg),
                                    ("--info", args.info), ("--shell-completion", args.shell_completion)) if on]
     if len(modes) > 1:  # Hydra raises a ValueError with a traceback

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         import numpy as np
         import torch
 
-        from gan_cli.networks import generate
+        from gan_cli.generate import generate
 
         check_device(args.device)
         generator, image_shape = load_generator(args.checkpoint, args.device)

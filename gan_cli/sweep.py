@@ -2,7 +2,8 @@
 multirun one line saying how the jobs ended, with the report command.
 
 SweepSummary is a Hydra callback (registered in conf/hydra/default.yaml). It reads the jobs'
-summary.json files rather than in-process state, so it counts the jobs of any launcher.
+summary.json files rather than in-process state, so it counts the jobs of any launcher, and it
+ends gan-run with exit status 1 when any job did not complete (the last thing a multirun does).
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from omegaconf import DictConfig
 
 from gan_cli.errors import GanRunError
 from gan_cli.jobs import find_jobs
-
-#: jobs of the last multirun that did not complete; gan-run exits non-zero when there are any
-unfinished_jobs: list[str] = []
 
 OBJECTIVE_SECTIONS = ("final", "best")
 
@@ -42,9 +40,11 @@ class SweepSummary(Callback):
             jobs = find_jobs(sweep_dir)
         except GanRunError:
             return  # nothing ran (an empty sweep)
-        unfinished_jobs[:] = [f"{job.name} ({job.status})" for job in jobs if job.status != "completed"]
+        unfinished_jobs = [f"{job.name} ({job.status})" for job in jobs if job.status != "completed"]
         line = f"sweep: {len(jobs)} jobs, {len(jobs) - len(unfinished_jobs)} completed"
         if unfinished_jobs:
             line += ", not completed: " + ", ".join(unfinished_jobs)
         print(line, file=sys.stderr if unfinished_jobs else sys.stdout)
         print(f"compare the jobs: gan-report {sweep_dir}")
+        if unfinished_jobs:  # SystemExit, not an Exception: Hydra passes it on instead of warning
+            sys.exit(1)

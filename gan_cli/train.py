@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks
 from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint, ThreadShare
-from gan_cli.checkpoints import check_resumable, flatten
+from gan_cli.checkpoints import check_resumable
+from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
@@ -62,7 +63,7 @@ def log_hyperparameters(loggers: list, params: dict[str, Any], metric_tags: list
             # (what TensorBoardLogger.log_hyperparams(params, metrics) would do).
             from torch.utils.tensorboard.summary import hparams
 
-            writer = logger.experiment._get_file_writer()
+            writer = logger.experiment.file_writer  # public; set when the SummaryWriter opens
             for summary in hparams(params, {tag: 0.0 for tag in metric_tags}):
                 writer.add_summary(summary)
 
@@ -90,8 +91,9 @@ def uses_gpu(cfg: DictConfig) -> bool:
     return str(cfg.trainer.get("accelerator", "cpu")) in ("gpu", "cuda")
 
 
-def check_config(cfg: DictConfig) -> None:
-    """The checks that need torch: the checkpoint to resume, the device."""
+def check_environment(cfg: DictConfig) -> None:
+    """The checks that need torch and the machine, after config.check has checked the values:
+    the checkpoint to resume, the device."""
     if cfg.ckpt_path is not None:
         check_resumable(str(cfg.ckpt_path), OmegaConf.to_container(cfg, resolve=True))
     if uses_gpu(cfg) and not torch.cuda.is_available():
@@ -171,7 +173,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
     try:
-        check_config(cfg)
+        check_environment(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
         module = build_module(cfg)

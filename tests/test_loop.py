@@ -1,5 +1,5 @@
 """The training loop's bookkeeping: a Lightning batch is a run of generator updates
-(GANModule.training_step), and Lightning's optimizer hooks are skipped only when idle."""
+(gan_cli.loop.RunsOfIterations), and Lightning's optimizer hooks are skipped only when idle."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from conftest import compose_config, scalars
+from gan_cli.loop import OneIterationPerBatch
+from gan_cli.module import GANModule
 from gan_cli.train import build_module
 
 SMOKE = ("trainer=smoke",)
@@ -118,6 +120,8 @@ def test_csv_curves_are_on_disk_while_the_run_goes_on(tmp_path):
     seen: list[int] = []
 
     class ReadCsv(Callback):
+        step_periods = ()  # the module's log_every ends a batch at step 10
+
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
             if pl_module.generator_step == 10:
                 with open(Path(trainer.logger.log_dir) / "metrics.csv", newline="") as f:
@@ -127,3 +131,45 @@ def test_csv_curves_are_on_disk_while_the_run_goes_on(tmp_path):
                                          logger=pl.loggers.CSVLogger(tmp_path / "run", name="", version=""))
     trainer.fit(module)
     assert sorted(set(seen)) == [5, 10]
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_log_every_never_changes_the_trained_weights_frozen_discriminator_or_not(gan_run, tmp_path, frozen):
+    # a logged step measures D; with D frozen that measurement draws its own batch and noise,
+    # which must come from a forked RNG, not the training stream
+    common = [*SMOKE, "experiment=vanishing_gradient", "loss=gan", "eval_every=0", "steps=10",
+              "pretrain_discriminator_steps=20", f"freeze_discriminator={str(frozen).lower()}"]
+    for log_every in (1, 5):
+        result = gan_run(*common, f"log_every={log_every}", f"hydra.run.dir=log{log_every}")
+        assert result.returncode == 0, result.stderr
+    one = load_ckpt(tmp_path / "log1/checkpoints/last.ckpt")
+    five = load_ckpt(tmp_path / "log5/checkpoints/last.ckpt")
+    for key, value in one["state_dict"].items():
+        assert torch.equal(five["state_dict"][key], value), key
+
+
+class StockLightningGAN(GANModule):
+    """GANModule on the stock-Lightning base: one iteration per batch, public API only."""
+    training_step = OneIterationPerBatch.training_step
+    optimizer_update = OneIterationPerBatch.optimizer_update
+
+
+def test_the_stock_lightning_base_trains_the_same_weights_as_runs_of_iterations(tmp_path):
+    overrides = ["loss=wgan", "optim=rmsprop", "log_every=4", "eval_every=0", "steps=8"]
+    fast, trainer = module_and_trainer(tmp_path / "fast", overrides)
+    trainer.fit(fast)
+    stock, trainer = module_and_trainer(tmp_path / "stock", overrides)
+    stock.__class__ = StockLightningGAN
+    trainer.fit(stock)
+    assert fast.generator_step == stock.generator_step == 8
+    for (key, a), b in zip(fast.state_dict().items(), stock.state_dict().values()):
+        assert torch.equal(a, b), key
+
+
+def test_a_per_batch_callback_without_step_periods_is_refused(tmp_path):
+    class EveryStep(Callback):  # would run only where some other period ends a batch
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="EveryStep.*step_periods"):
+        fit(tmp_path, ["steps=2"], [EveryStep()])

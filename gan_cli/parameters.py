@@ -1,0 +1,35 @@
+"""Functions of a network's parameters: gradient norms (logged) and the exponential weight
+average of the generator (``ema_decay``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def global_norm(tensors: list[Tensor]) -> Tensor:
+    """‖(t₁, …, t_n)‖₂, the norm of all the tensors as one vector (one fused op)."""
+    if not tensors:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+
+
+def gradient_norm(module: nn.Module) -> Tensor:
+    """‖∇θ‖₂ over all parameters of ``module`` that have a gradient."""
+    return global_norm([p.grad for p in module.parameters() if p.grad is not None])
+
+
+class ExponentialAverage:
+    """``multi_avg_fn`` of torch's AveragedModel: θ̄ ← β θ̄ + (1 − β) θ, what
+    ``get_ema_multi_avg_fn`` computes, but picklable (that one returns a closure, which
+    ``trainer=ddp_cpu``'s spawned workers cannot receive)."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = float(decay)
+
+    def __call__(self, averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1 - self.decay)
+        else:  # integer buffers (batch norm's step count)
+            for a, c in zip(averaged, current):
+                a.copy_(a * self.decay + c * (1 - self.decay))
