@@ -47,6 +47,8 @@ class Rule:
         return what + (", or null" if self.nullable else "")
 
     def number_ok(self, value: object) -> bool:
+        if self.kind is str:
+            return value in (self.choices or ())
         if self.kind is bool:
             return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -127,6 +129,9 @@ RULES = (
     Rule("dataset.num_images", int, 1),
     Rule("dataset.seed", int, 0, 2**32 - 1),
     Rule("dataset.num_workers", int, 0),
+    Rule("eval.features", str, choices=("auto", "classifier", "inception", "none")),
+    Rule("eval.classifier_steps", int, 1),
+    Rule("eval.prdc_samples", int, 6),  # k-NN with k = 5 needs at least 6 points
 )
 
 

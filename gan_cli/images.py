@@ -328,7 +328,8 @@ def read_image_folder(path: str | Path, resolution: int, channels: int = 3) -> n
 # Procedural shapes
 
 
-def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) -> np.ndarray:
+def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0,
+                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """``n`` synthetic images as uint8 N×C×resolution×resolution, the same for the same seed.
 
     Each image holds one shape on a dark background (each channel in 0..39): a disc, an
@@ -336,6 +337,8 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
     of the side, placed uniformly so it lies inside the image, in a bright colour (each
     channel 64..255; grey images use its luminance). Rendered with numpy in chunks, so memory
     stays bounded: 10,000 images of 32×32 take well under a second.
+    ``with_labels``: also return the shape drawn in each image (0 disc, 1 square, 2 triangle),
+    the classes that the evaluation's feature classifier learns (gan_cli.features).
     """
     resolution, channels = _check_resolution(resolution), _check_channels(channels)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -370,7 +373,7 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
         mask = np.where(k == 0, disc, np.where(k == 1, square, triangle))
         image = np.where(mask[:, None], colour[s, :, None, None], background[s, :, None, None])
         out[s] = np.rint(image).astype(np.uint8)
-    return out
+    return (out, kind.astype(np.int64)) if with_labels else out
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,7 +404,7 @@ class ImageData(ToyDistribution):
 
     generator_offset = 0.0
 
-    def __init__(self, images: np.ndarray | Tensor, num_workers: int = 2) -> None:
+    def __init__(self, images: np.ndarray | Tensor, num_workers: int = 2, labels: np.ndarray | None = None) -> None:
         if isinstance(images, np.ndarray):
             # torch.from_numpy shares memory and warns on a read-only array: copy only then
             images = torch.from_numpy(np.require(images, requirements=("C", "W")))
@@ -414,6 +417,8 @@ class ImageData(ToyDistribution):
         self.num_workers = int(num_workers)
         self.image_shape: tuple[int, int, int] = tuple(int(s) for s in images.shape[1:])
         self.dim = int(np.prod(self.image_shape))
+        # class of each image (digit, shape, CIFAR class), or None: what gan_cli.features trains on
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -483,8 +488,13 @@ class ShuffledEpochs(Sampler[int]):
 
 
 def mnist(path: str, resolution: int = 28, include_test: bool = False, num_workers: int = 2) -> ImageData:
-    """MNIST from IDX files in ``path`` (see ``read_idx``); 1×28×28, resized with Pillow otherwise."""
-    return ImageData(_resize_all(read_idx(path, include_test), _check_resolution(resolution)), num_workers)
+    """MNIST from IDX files in ``path`` (see ``read_idx``); 1×28×28, resized with Pillow otherwise.
+    The digits' labels come from the IDX label files beside them, when they are there."""
+    from gan_cli.digits import read_idx_labels
+
+    images = _resize_all(read_idx(path, include_test), _check_resolution(resolution))
+    labels = read_idx_labels(path, include_test)
+    return ImageData(images, num_workers, labels=labels if labels is not None and len(labels) == len(images) else None)
 
 
 def cifar10(path: str, resolution: int = 32, include_test: bool = False, num_workers: int = 2) -> ImageData:
@@ -501,4 +511,5 @@ def image_folder(path: str, resolution: int = 32, channels: int = 3, num_workers
 def shapes(num_images: int = 10000, resolution: int = 32, channels: int = 3, seed: int = 0,
            num_workers: int = 2) -> ImageData:
     """Procedural discs, squares and triangles (see ``make_shapes``): needs no files."""
-    return ImageData(make_shapes(num_images, resolution, channels, seed), num_workers)
+    images, labels = make_shapes(num_images, resolution, channels, seed, with_labels=True)
+    return ImageData(images, num_workers, labels=labels)
