@@ -81,7 +81,7 @@ def build_image_evaluator(cfg: Any, dataset: Any) -> ImageEvaluator | None:
 
     options = cfg.get("eval") or {}
     extractor = build_extractor(str(options.get("features", "auto")), dataset, options.get("inception_weights"),
-                                int(options.get("classifier_steps", 500)), str(options.get("cache_dir", "~/.cache/gan-run")))
+                                int(options.get("classifier_steps", 1000)), str(options.get("cache_dir", "~/.cache/gan-run")))
     if extractor is None:
         return None
     return ImageEvaluator(extractor, dataset, cfg.eval_samples, int(options.get("prdc_samples", 5000)))
