@@ -37,7 +37,8 @@ def event_tags(tmp_path: Path) -> set[str]:
     return tags
 
 
-def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_and_reuses_its_classifier(gan_run, tmp_path, cache):
+def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_reuses_its_classifier_and_gan_eval_reads_it(
+        gan_run, tmp_path, cache, capsys):
     result = gan_run("model=dcgan", "dataset=shapes", "trainer=smoke", "dataset.num_images=600", "model.width=8",
                      "eval_samples=64", "steps=5")
     assert result.returncode == 0, result.stderr
@@ -55,6 +56,39 @@ def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_and_reuses_its_classi
                      "eval_samples=64", "steps=1", "eval.features=classifier")
     assert second.returncode == 0, second.stderr
     assert f"classifier {provenance['classifier_key']} (cached)" in second.stdout
+    # gan-eval on the first run's checkpoint: one line per metric, and the JSON
+    from gan_cli import evaluate
+
+    (checkpoint,) = sorted((tmp_path / "outputs" / "runs").glob("*/checkpoints/last.ckpt"))[:1]
+    evaluate.main([str(checkpoint), "eval_samples=64", "--out", str(tmp_path / "eval.json")])
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("eval/")]
+    assert [tag for tag, _ in lines] == list(FEATURE_TAGS)
+    written = json.loads((tmp_path / "eval.json").read_text())
+    assert written["metrics"]["eval/fid"] == pytest.approx(float(dict(lines)["eval/fid"]), rel=1e-5)
+    assert written["eval_provenance"]["classifier_key"] == provenance["classifier_key"]
+
+
+def test_gan_eval_on_a_folder_of_pngs_scores_real_images_better_than_noise(tmp_path, cache, capsys):
+    from PIL import Image
+
+    from gan_cli import evaluate
+    from gan_cli.images import make_shapes
+
+    def folder(name, images):
+        (tmp_path / name).mkdir()
+        for i, image in enumerate(images):
+            Image.fromarray(image.transpose(1, 2, 0)).save(tmp_path / name / f"{i:03d}.png")
+        return str(tmp_path / name)
+
+    real_like = folder("shapes", make_shapes(64, 32, 3, seed=7))  # other draws of the same distribution
+    noise = folder("noise", np.random.default_rng(0).integers(0, 256, (64, 3, 32, 32), dtype=np.uint8))
+    data = ["dataset=shapes", "dataset.num_images=600", "trainer=smoke"]
+    fid = {}
+    for name, path in (("shapes", real_like), ("noise", noise)):
+        evaluate.main(["--images", path, *data, "--out", str(tmp_path / f"{name}.json")])
+        fid[name] = json.loads((tmp_path / f"{name}.json").read_text())["metrics"]["eval/fid"]
+    assert "eval/fid" in capsys.readouterr().out
+    assert fid["shapes"] < fid["noise"] / 5, fid
 
 
 def test_toy_data_logs_prdc_on_raw_coordinates(gan_run, tmp_path):
