@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +102,15 @@ def cached_classifier(images: np.ndarray, labels: np.ndarray, steps: int, cache_
     file = Path(cache_dir).expanduser() / f"classifier-{key}.pt"
     if file.is_file():
         saved = torch.load(file, map_location="cpu", weights_only=True)
-        model = Classifier(images.shape[1], classes)
+        with torch.random.fork_rng(devices=[]):  # its random initialisation must not move the run's stream
+            model = Classifier(images.shape[1], classes)
         model.load_state_dict(saved["state_dict"])
         model.eval()
         accuracy, cached = float(saved["accuracy"]), True
     else:
         model, accuracy = train_classifier(images, labels, steps)
         file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(".tmp")
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")  # DDP ranks may train the same one at once
         torch.save({"state_dict": model.state_dict(), "accuracy": accuracy}, tmp)
         tmp.replace(file)  # never a half-written file under the final name
         cached = False
