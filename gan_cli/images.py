@@ -200,7 +200,7 @@ class _ForbiddenGlobal(Exception):
     pass
 
 
-def _load_cifar_batch(path: object, file: Path) -> np.ndarray:
+def _load_cifar_batch(path: object, file: Path, labels_out: list | None = None) -> np.ndarray:
     """One batch of the CIFAR-10 python version (https://www.cs.toronto.edu/~kriz/cifar.html):
     a pickled dict whose ``b"data"`` is a uint8 N×3072 array, each row one 32×32 image as
     1024 red, then 1024 green, then 1024 blue values, row-major; ``b"labels"`` N ints in 0..9.
@@ -240,10 +240,12 @@ def _load_cifar_batch(path: object, file: Path) -> np.ndarray:
         labels = None
     if labels is None or len(labels) != len(data) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
         raise _error(path, f'{file}: b"labels" does not match b"data"; expected {len(data)} integers in 0..9')
+    if labels_out is not None:  # the classes, for the evaluation's feature classifier
+        labels_out.append(labels)
     return data.reshape(-1, 3, 32, 32)
 
 
-def read_cifar10(path: str | Path, include_test: bool = False) -> np.ndarray:
+def read_cifar10(path: str | Path, include_test: bool = False, labels_out: list | None = None) -> np.ndarray:
     """The CIFAR-10 images in folder ``path`` as uint8 N×3×32×32.
 
     Reads ``data_batch_1`` .. ``data_batch_5`` (50,000 images), plus ``test_batch`` if
@@ -259,7 +261,7 @@ def read_cifar10(path: str | Path, include_test: bool = False) -> np.ndarray:
     if missing:
         raise _error(path, f"{', '.join(missing)} missing in {folder}; expected {', '.join(names)} from the "
                            "CIFAR-10 python version (cifar-10-python.tar.gz, unpacked)")
-    return np.concatenate([_load_cifar_batch(path, folder / n) for n in names])
+    return np.concatenate([_load_cifar_batch(path, folder / n, labels_out) for n in names])
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,7 +502,9 @@ def mnist(path: str, resolution: int = 28, include_test: bool = False, num_worke
 def cifar10(path: str, resolution: int = 32, include_test: bool = False, num_workers: int = 2) -> ImageData:
     """CIFAR-10 from the python-version batches in ``path`` (see ``read_cifar10``); 3×32×32,
     resized with Pillow otherwise."""
-    return ImageData(_resize_all(read_cifar10(path, include_test), _check_resolution(resolution)), num_workers)
+    labels: list[np.ndarray] = []  # filled batch by batch, in the order of the images
+    images = _resize_all(read_cifar10(path, include_test, labels), _check_resolution(resolution))
+    return ImageData(images, num_workers, labels=np.concatenate(labels))
 
 
 def image_folder(path: str, resolution: int = 32, channels: int = 3, num_workers: int = 2) -> ImageData:

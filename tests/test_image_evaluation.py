@@ -176,3 +176,17 @@ def test_mlp_generator_images_sweeps_gan_and_wgan_with_grids_and_classifier_fid(
         assert f"loss={loss}" in summary["overrides"] and "eval/fid" in summary["final"]
         assert summary["eval_provenance"]["extractor"] == "classifier"
         assert list((tmp_path / "sweep" / job / "figures").glob("step_*.png"))  # the sample grids
+
+
+def test_every_labelled_image_dataset_exposes_its_classes(tmp_path):
+    from test_images import cifar_batch, write_cifar
+
+    from gan_cli import images
+
+    write_cifar(tmp_path)
+    cifar = images.cifar10(str(tmp_path), num_workers=0)
+    assert cifar.labels.tolist() == [label for i in range(5) for label in cifar_batch(2, i)[b"labels"]]
+    shapes_images, kinds = images.make_shapes(30, 16, 3, seed=1, with_labels=True)
+    assert np.array_equal(images.shapes(30, 16, 3, seed=1, num_workers=0).labels, kinds)
+    assert np.array_equal(shapes_images, images.make_shapes(30, 16, 3, seed=1))  # the images did not change
+    assert set(kinds) == {0, 1, 2}
