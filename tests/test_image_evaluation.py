@@ -190,3 +190,13 @@ def test_every_labelled_image_dataset_exposes_its_classes(tmp_path):
     assert np.array_equal(images.shapes(30, 16, 3, seed=1, num_workers=0).labels, kinds)
     assert np.array_equal(shapes_images, images.make_shapes(30, 16, 3, seed=1))  # the images did not change
     assert set(kinds) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("eval.features=fid", "eval.features='fid' is not accepted; accepted: one of auto, classifier, inception, none"),
+    ("eval.classifier_steps=0", "eval.classifier_steps=0 is not accepted; accepted: an integer >= 1"),
+])
+def test_a_bad_eval_setting_is_a_one_line_error_before_training(gan_run, tmp_path, override, message):
+    result = gan_run("trainer=smoke", override)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {message}"
