@@ -7,6 +7,9 @@ points moving) and compared with as many fresh real samples:
 - ``eval/modes``, ``eval/high_quality_pct``, ``eval/mode_kl``: mode coverage on Gaussian-mixture
   data (ring, grid), the PacGAN/VEEGAN protocol of THEORY.md §4;
 - ``eval/wasserstein_exact``: the exact W1 distance between the two sample sets (1-D and 2-D data);
+- ``eval/precision``, ``eval/recall``, ``eval/density``, ``eval/coverage`` (Naeem et al. 2020) on
+  the raw coordinates of 1-D and 2-D data, and, with FID and KID, on image features
+  (``gan_cli.image_evaluation``, given as ``image_evaluator``);
 - a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
   images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
 
@@ -24,18 +27,20 @@ from pytorch_lightning.callbacks import Callback
 
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
+from gan_cli.image_metrics import PRDC_K, prdc
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 from gan_cli.loop import write_to_loggers
 from gan_cli.generate import generate
 
 
-HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
+HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct", "eval/precision", "eval/recall", "eval/density",
+                    "eval/coverage"}
 CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 
 class Evaluation(Callback):
     def __init__(self, every_n_steps: int, num_samples: int = 2500, figures_dir: str | Path | None = None,
-                 seed: int = 12345, figures_every_n_steps: int | None = None) -> None:
+                 seed: int = 12345, figures_every_n_steps: int | None = None, image_evaluator=None) -> None:
         self.every_n_steps = int(every_n_steps)
         # figures (and image grids) alone, between evaluations: they cost less than the metrics
         self.figures_every_n_steps = int(every_n_steps if figures_every_n_steps is None else figures_every_n_steps)
@@ -47,6 +52,14 @@ class Evaluation(Callback):
         self._evaluated_at: int | None = None  # the step of the last metrics
         self._drawn_at: int | None = None  # the step of the last figures
         self.best: dict[str, float] = {}
+        self.image_evaluator = image_evaluator  # FID, KID, PRDC on image features (None: toy data)
+
+    @property
+    def provenance(self) -> dict:
+        """What the feature metrics were computed on, for summary.json."""
+        if self.image_evaluator is not None:
+            return self.image_evaluator.provenance
+        return {"extractor": "raw coordinates", "prdc_k": PRDC_K, "samples": self.num_samples}
 
     @property
     def step_periods(self) -> tuple[int, ...]:
@@ -71,6 +84,9 @@ class Evaluation(Callback):
             out.update({f"eval/{k}": float(v) for k, v in coverage.items()})
         if real.shape[1] <= 2:
             out["eval/wasserstein_exact"] = wasserstein_exact(real.cpu(), fake.cpu())
+            out.update({f"eval/{k}": v for k, v in prdc(real.cpu(), fake.cpu()).items()})
+        if self.image_evaluator is not None:
+            out.update(self.image_evaluator(fake))
         return out
 
     def track_correlation(self, trainer: pl.Trainer, pl_module: pl.LightningModule,

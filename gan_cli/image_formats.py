@@ -187,7 +187,7 @@ class _ForbiddenGlobal(Exception):
     pass
 
 
-def _load_cifar_batch(path: object, file: Path) -> np.ndarray:
+def _load_cifar_batch(path: object, file: Path, labels_out: list | None = None) -> np.ndarray:
     """One batch of the CIFAR-10 python version (https://www.cs.toronto.edu/~kriz/cifar.html):
     a pickled dict whose ``b"data"`` is a uint8 N×3072 array, each row one 32×32 image as
     1024 red, then 1024 green, then 1024 blue values, row-major; ``b"labels"`` N ints in 0..9.
@@ -227,10 +227,12 @@ def _load_cifar_batch(path: object, file: Path) -> np.ndarray:
         labels = None
     if labels is None or len(labels) != len(data) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
         raise _error(path, f'{file}: b"labels" does not match b"data"; expected {len(data)} integers in 0..9')
+    if labels_out is not None:  # the classes, for the evaluation's feature classifier
+        labels_out.append(labels)
     return data.reshape(-1, 3, 32, 32)
 
 
-def read_cifar10(path: str | Path, include_test: bool = False) -> np.ndarray:
+def read_cifar10(path: str | Path, include_test: bool = False, labels_out: list | None = None) -> np.ndarray:
     """The CIFAR-10 images in folder ``path`` as uint8 N×3×32×32.
 
     Reads ``data_batch_1`` .. ``data_batch_5`` (50,000 images), plus ``test_batch`` if
@@ -246,7 +248,7 @@ def read_cifar10(path: str | Path, include_test: bool = False) -> np.ndarray:
     if missing:
         raise _error(path, f"{', '.join(missing)} missing in {folder}; expected {', '.join(names)} from the "
                            "CIFAR-10 python version (cifar-10-python.tar.gz, unpacked)")
-    return np.concatenate([_load_cifar_batch(path, folder / n) for n in names])
+    return np.concatenate([_load_cifar_batch(path, folder / n, labels_out) for n in names])
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ import numpy as np
 from gan_cli.config import require
 from gan_cli.image_formats import _check_channels, _check_resolution
 
-def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) -> np.ndarray:
+def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0,
+                with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """``n`` synthetic images as uint8 N×C×resolution×resolution, the same for the same seed.
 
     Each image holds one shape on a dark background (each channel in 0..39): a disc, an
     axis-aligned square or an upward triangle (equal thirds on average), of half-size 15-35 %
     of the side, placed uniformly so it lies inside the image, in a bright colour (each
     channel 64..255; grey images use its luminance). Rendered with numpy in chunks, so memory
-    stays bounded.
+    stays bounded. ``with_labels``: also return the shape drawn in each image (0 disc,
+    1 square, 2 triangle), the classes that the evaluation's feature classifier learns
+    (gan_cli.features).
     """
     resolution, channels = _check_resolution(resolution), _check_channels(channels)
     require("dataset.num_images", n)
@@ -47,4 +50,4 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0) 
         mask = np.where(k == 0, disc, np.where(k == 1, square, triangle))
         image = np.where(mask[:, None], colour[s, :, None, None], background[s, :, None, None])
         out[s] = np.rint(image).astype(np.uint8)
-    return out
+    return (out, kind.astype(np.int64)) if with_labels else out

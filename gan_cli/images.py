@@ -41,7 +41,7 @@ class ImageData(RealData):
 
     generator_offset = 0.0
 
-    def __init__(self, images: np.ndarray | Tensor, num_workers: int = 2) -> None:
+    def __init__(self, images: np.ndarray | Tensor, num_workers: int = 2, labels: np.ndarray | None = None) -> None:
         if isinstance(images, np.ndarray):
             # torch.from_numpy shares memory and warns on a read-only array: copy only then
             images = torch.from_numpy(np.require(images, requirements=("C", "W")))
@@ -53,6 +53,8 @@ class ImageData(RealData):
         self.num_workers = int(num_workers)
         self.image_shape: tuple[int, int, int] = tuple(int(s) for s in images.shape[1:])
         self.dim = int(np.prod(self.image_shape))
+        # class of each image (digit, shape, CIFAR class), or None: what gan_cli.features trains on
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -100,14 +102,21 @@ class ImageData(RealData):
 
 
 def mnist(path: str, resolution: int = 28, include_test: bool = False, num_workers: int = 2) -> ImageData:
-    """MNIST from IDX files in ``path`` (see ``read_idx``); 1×28×28, resized with Pillow otherwise."""
-    return ImageData(_resize_all(read_idx(path, include_test), _check_resolution(resolution)), num_workers)
+    """MNIST from IDX files in ``path`` (see ``read_idx``); 1×28×28, resized with Pillow otherwise.
+    The digits' labels come from the IDX label files beside them, when they are there."""
+    from gan_cli.digits import read_idx_labels
+
+    images = _resize_all(read_idx(path, include_test), _check_resolution(resolution))
+    labels = read_idx_labels(path, include_test)
+    return ImageData(images, num_workers, labels=labels if labels is not None and len(labels) == len(images) else None)
 
 
 def cifar10(path: str, resolution: int = 32, include_test: bool = False, num_workers: int = 2) -> ImageData:
     """CIFAR-10 from the python-version batches in ``path`` (see ``read_cifar10``); 3×32×32,
     resized with Pillow otherwise."""
-    return ImageData(_resize_all(read_cifar10(path, include_test), _check_resolution(resolution)), num_workers)
+    labels: list[np.ndarray] = []  # filled batch by batch, in the order of the images
+    images = _resize_all(read_cifar10(path, include_test, labels), _check_resolution(resolution))
+    return ImageData(images, num_workers, labels=np.concatenate(labels))
 
 
 def image_folder(path: str, resolution: int = 32, channels: int = 3, num_workers: int = 2) -> ImageData:
@@ -118,4 +127,5 @@ def image_folder(path: str, resolution: int = 32, channels: int = 3, num_workers
 def shapes(num_images: int = 10000, resolution: int = 32, channels: int = 3, seed: int = 0,
            num_workers: int = 2) -> ImageData:
     """Procedural discs, squares and triangles (see ``make_shapes``): needs no files."""
-    return ImageData(make_shapes(num_images, resolution, channels, seed), num_workers)
+    images, labels = make_shapes(num_images, resolution, channels, seed, with_labels=True)
+    return ImageData(images, num_workers, labels=labels)

@@ -22,6 +22,7 @@ from typing import Any
 
 from gan_cli.errors import GanRunError
 from gan_cli.jobs import BEST_PREFIX, Job, find_jobs
+from gan_cli.provenance import check_feature_spaces
 
 # The protocol metrics are what compare jobs trained with different losses: the loss values
 # themselves are on different scales (a JS estimate vs a Wasserstein estimate), and the
@@ -268,7 +269,9 @@ def report(args: argparse.Namespace) -> str:
             check_output_path(option, Path(path))
     sweep_dir = Path(args.sweep_dir)
     jobs = find_jobs(sweep_dir)
-    columns = report_columns(jobs, choose_metrics(jobs, args.metrics))
+    metrics = choose_metrics(jobs, args.metrics)
+    check_feature_spaces(jobs, metrics)  # one FID column never mixes extractors
+    columns = report_columns(jobs, metrics)
     if args.plot:
         plot_metric(Path(args.plot), args.metric, jobs, title=f"{args.metric}: {sweep_dir.resolve().name}")
         print(f"wrote {args.plot}", file=sys.stderr)

@@ -182,12 +182,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
                   file=sys.stderr)
         logger = build(cfg.logger, "logger")
+        from gan_cli.image_evaluation import build_image_evaluator
+
+        evaluation = Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples,
+                                figures_dir=run_dir / "figures", figures_every_n_steps=cfg.sample_every,
+                                image_evaluator=build_image_evaluator(cfg, module.dataset))
         callbacks = [
             # the bar's numbers change when the module logs, so redraw it then
             GeneratorStepProgressBar(refresh_rate=cfg.log_every),
             checkpoint,
-            Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures",
-                       figures_every_n_steps=cfg.sample_every),
+            evaluation,
             ctrl_c,
             ThreadShare(),
         ]
@@ -201,7 +205,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
         summary.data["threads"]["intra_op_at_end"] = torch.get_num_threads()  # threads=auto follows other jobs
-        summary.write(status="completed", steps=steps, peak_memory_mib=peak_memory_mib(), **scalars)
+        summary.write(status="completed", steps=steps, peak_memory_mib=peak_memory_mib(),
+                      eval_provenance=evaluation.provenance, **scalars)
     except BaseException as e:
         error = as_run_error(e, trainer, module, checkpoint, overrides)
         fields: dict[str, Any] = {"status": error.status if error else "failed",

@@ -119,3 +119,17 @@ def images(run_dir: Path) -> list[str]:
     acc = EventAccumulator(str(run_dir), size_guidance={"images": 0})
     acc.Reload()
     return acc.Tags()["images"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def classifier_cache(tmp_path_factory):
+    """Image runs train a feature classifier and cache it (gan_cli.features): keep that cache in
+    a folder of this test session, shared by its tests, never in the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("classifier_cache")
+    previous = os.environ.get("GAN_RUN_CACHE")
+    os.environ["GAN_RUN_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("GAN_RUN_CACHE", None)
+    else:
+        os.environ["GAN_RUN_CACHE"] = previous

@@ -16,7 +16,8 @@ from gan_cli.sample import main as sample_main
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
 ALWAYS = {"generator/loss", "grad_norm/generator", "grad_norm/discriminator"}
-EVAL_TAGS = {"eval/modes", "eval/high_quality_pct", "eval/mode_kl", "eval/wasserstein_exact"}
+EVAL_TAGS = {"eval/modes", "eval/high_quality_pct", "eval/mode_kl", "eval/wasserstein_exact",
+             "eval/precision", "eval/recall", "eval/density", "eval/coverage"}  # PRDC on the coordinates
 
 
 def only_run_dir(root: Path) -> Path:
@@ -36,7 +37,8 @@ def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
     assert "gan-run" in out
     assert "loss: gan, gan_minimax, hinge, lsgan, wgan, wgan_gp" in out
     assert "optim: adam, rmsprop, sgd" in out
-    assert "dataset: cifar10, gaussian1d, grid, image_folder, mnist, ring, shapes, swissroll" in out
+    assert ("dataset: cifar10, gaussian1d, grid, image_folder, mnist, mnist5k, ring, shapes, stacked_mnist, "
+            "swissroll") in out
     assert "trainer: cpu, ddp, ddp_cpu, gpu, smoke" in out
     assert not (tmp_path / "outputs").exists()
 

@@ -15,7 +15,8 @@ EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "con
 
 
 #: every preset has a test below that runs it under trainer=smoke and checks what it is for
-TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark"}
+TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark",
+          "stacked_mnist", "mlp_generator_images"}  # the last two: tests/test_image_evaluation.py
 
 
 def test_every_preset_has_its_smoke_test():

@@ -1,0 +1,171 @@
+"""Console entry point ``gan-eval``: the evaluation metrics of a checkpoint, or of images made elsewhere.
+
+    gan-eval outputs/runs/<run>/checkpoints/last.ckpt                  # its own dataset and settings
+    gan-eval outputs/runs/<run>/checkpoints/last.ckpt eval_samples=10000 eval.features=classifier
+    gan-eval --images samples/ dataset=shapes                         # a folder of PNG/JPEG files
+    gan-eval --images samples.npy dataset=stacked_mnist               # N×C×H×W, in [-1, 1] or uint8
+
+Prints one ``tag value`` line per metric and writes them, with their provenance, as JSON
+(``--out``, default ``gan_eval.json``). The real images and the feature extractor are those
+of gan-run's evaluation (gan_cli.image_evaluation), so the numbers match a run's ``eval/*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="gan-eval",
+        description="FID, KID, precision/recall/density/coverage (and Stacked MNIST modes, toy mode metrics) "
+                    "of a gan-run checkpoint's generator, or of a folder / .npy of images against a dataset. "
+                    "KEY=VALUE arguments override gan-run config keys (dataset=..., eval_samples=..., eval.features=...).",
+    )
+    parser.add_argument("checkpoint", nargs="?", help="a gan-run checkpoint (.ckpt)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="gan-run config overrides")
+    parser.add_argument("--images", metavar="DIR_OR_NPY",
+                        help="evaluate these images instead of a checkpoint: a folder of PNG/JPEG, or a .npy "
+                             "N×C×H×W (floats in [-1, 1], or uint8); needs dataset=...")
+    parser.add_argument("--out", default="gan_eval.json", help="the JSON file to write (default: gan_eval.json)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent noise (checkpoints; default: 0)")
+    args = parser.parse_args(argv)
+    if args.images and args.checkpoint and "=" in args.checkpoint:
+        args.overrides.insert(0, args.checkpoint)  # `gan-eval --images DIR dataset=x`: no checkpoint
+        args.checkpoint = None
+    if bool(args.images) == bool(args.checkpoint):
+        parser.error("give either a checkpoint or --images DIR_OR_NPY")
+    return args
+
+
+def compose(overrides: list[str]):
+    """gan-run's config with these overrides, as gan-run would compose it."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+
+    from gan_cli.cli import config_dir
+
+    from omegaconf import open_dict
+
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = hydra_compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):  # gan-eval trains nothing; these name run folders through ${hydra:...}
+        for key in ("trainer", "logger"):
+            cfg.pop(key, None)
+    return cfg
+
+
+def checkpoint_config(path: str, overrides: list[str]):
+    from omegaconf import OmegaConf
+
+    from gan_cli.checkpoints import read_checkpoint
+
+    checkpoint = read_checkpoint(path, key="checkpoint")
+    cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
+    if "eval" not in cfg:  # a checkpoint from before the image metrics: today's defaults
+        cfg.eval = compose([]).eval
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)) if overrides else cfg
+
+
+def read_images(source: str, image_shape: tuple[int, int, int]):
+    """Images from a folder or a .npy as float N×C·H·W in [-1, 1], at the dataset's shape."""
+    import numpy as np
+    import torch
+
+    from gan_cli.errors import GanRunError
+    from gan_cli.images import read_image_folder
+
+    c, h, w = image_shape
+    path = Path(source)
+    if path.is_dir():
+        array = read_image_folder(path, resolution=h, channels=c)
+    elif path.suffix == ".npy" and path.is_file():
+        array = np.load(path, allow_pickle=False)
+    else:
+        raise GanRunError(f"--images {source}: not a folder nor a .npy file")
+    if array.ndim != 4 or tuple(array.shape[1:]) != (c, h, w):
+        raise GanRunError(f"--images {source}: images of shape {tuple(array.shape[1:])}; the dataset's are "
+                          f"{(c, h, w)} (C×H×W)")
+    images = torch.from_numpy(np.ascontiguousarray(array))
+    images = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images.float()
+    return images.reshape(len(images), -1)
+
+
+def toy_metrics(dataset, fake) -> dict[str, float]:
+    from gan_cli.data import GaussianMixture
+    from gan_cli.image_metrics import prdc
+    from gan_cli.metrics import mode_coverage, wasserstein_exact
+
+    real = dataset.sample(len(fake))
+    out: dict[str, float] = {}
+    if isinstance(dataset, GaussianMixture) and len(dataset.centres) > 1:
+        out.update({f"eval/{k}": float(v) for k, v in mode_coverage(fake, dataset.centres, dataset.std).items()})
+    if real.shape[1] <= 2:
+        out["eval/wasserstein_exact"] = wasserstein_exact(real, fake)
+    out.update({f"eval/{k}": v for k, v in prdc(real, fake).items()})
+    return out
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    import torch
+
+    from gan_cli import config
+    from gan_cli.build import build
+    from gan_cli.errors import GanRunError
+    from gan_cli.image_evaluation import build_image_evaluator
+
+    cfg = checkpoint_config(args.checkpoint, args.overrides) if args.checkpoint else compose(args.overrides)
+    config.check(cfg)
+    torch.manual_seed(args.seed)
+    dataset = build(cfg.dataset, "dataset")
+    image_shape = getattr(dataset, "image_shape", None)
+    if args.images:
+        if image_shape is None:
+            raise GanRunError("--images needs an image dataset (dataset=shapes, mnist, stacked_mnist, ...)")
+        fake = read_images(args.images, image_shape)
+        source = {"images": str(args.images)}
+    else:
+        from gan_cli.generate import generate
+        from gan_cli.sample import load_generator
+
+        generator, _ = load_generator(args.checkpoint)
+        z = torch.randn(int(cfg.eval_samples), generator.in_features)
+        fake = generate(generator, z, int(cfg.batch_size))
+        source = {"checkpoint": str(args.checkpoint), "seed": args.seed}
+    cfg.eval_samples = len(fake)  # as many real images as there are generated ones
+    evaluator = build_image_evaluator(cfg, dataset)
+    if image_shape is not None:
+        if evaluator is None:
+            raise GanRunError("eval.features=none: there is nothing to compute; accepted: auto, classifier, inception")
+        metrics = evaluator(fake)
+        provenance = evaluator.provenance
+    else:
+        metrics = toy_metrics(dataset, fake)
+        provenance = {"extractor": "raw coordinates", "samples": len(fake)}
+    return {**source, "metrics": metrics, "eval_provenance": provenance}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from gan_cli.errors import GanRunError
+
+    try:
+        result = evaluate(args)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    except GanRunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        print(f"error: --out {args.out}: {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    for tag, value in result["metrics"].items():
+        print(f"{tag} {value:.6g}")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
