@@ -18,7 +18,7 @@ from gan_cli.errors import GanRunError
 @dataclass(frozen=True)
 class Rule:
     key: str
-    kind: type  # int, float or bool
+    kind: type  # int, float, bool, or str (with choices)
     minimum: float | None = None
     maximum: float | None = None
     min_exclusive: bool = False  # the minimum itself is not allowed
@@ -47,6 +47,8 @@ class Rule:
         return what + (", or null" if self.nullable else "")
 
     def number_ok(self, value: object) -> bool:
+        if self.kind is str:  # a name: one of the choices
+            return value in (self.choices or ())
         if self.kind is bool:
             return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -106,6 +108,7 @@ RULES = (
     Rule("loss.warmup_steps", int, 0),
     Rule("loss.warmup_every", int, 0),
     # the keys users set first, then the per-network values they feed (or that were set directly)
+    Rule("optim.name", str, choices=("adam", "rmsprop", "sgd")),  # optim=named
     Rule("optim.lr", float, 0, min_exclusive=True),
     Rule("optim.betas", float, 0, 1, max_exclusive=True, length=2),
     Rule("optim.momentum", float, 0),
