@@ -39,7 +39,11 @@ class Claim:
     sizes: dict[str, tuple[str, ...]] = {}
 
     def overrides(self, mode: str) -> list[str]:
-        return [f"experiment={self.preset}", *self.sweep, *self.sizes.get(mode, ())]
+        """The preset, its sweep, then the size's overrides; a size that sets a swept key
+        (the smoke size's one seed) replaces that part of the sweep."""
+        size = self.sizes.get(mode, ())
+        sized = {o.split("=", 1)[0] for o in size}
+        return [f"experiment={self.preset}", *(o for o in self.sweep if o.split("=", 1)[0] not in sized), *size]
 
     def command(self, mode: str) -> str:
         """The command that reproduces this claim's runs, as a user would type it."""
