@@ -15,7 +15,9 @@ EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "con
 
 
 #: every preset has a test below that runs it under trainer=smoke and checks what it is for
-TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark"}
+TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark",
+          # tests/test_claims.py (optimal_d_is_js, js_estimate_under_packing) and gan-claims --smoke
+          "optimal_d_is_js", "js_estimate_under_packing", "minimax_gradient_vanishes", "momentum_destabilises_wgan"}
 
 
 def test_every_preset_has_its_smoke_test():
