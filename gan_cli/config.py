@@ -123,6 +123,7 @@ RULES = (
     Rule("loss.warmup_steps", int, 0),
     Rule("loss.warmup_every", int, 0),
     # the keys users set first, then the per-network values they feed (or that were set directly)
+    Rule("optim.name", str, choices=("adam", "rmsprop", "sgd")),  # optim=named
     Rule("optim.lr", float, 0, min_exclusive=True),
     Rule("optim.betas", float, 0, 1, max_exclusive=True, length=2),
     Rule("optim.momentum", float, 0),

@@ -191,8 +191,14 @@ class GANModule(RunsOfIterations):
 
     def _log_pretraining(self, d_step: int) -> None:
         """The pretraining curves, against D/critic updates (not generator steps): how G's
-        gradient changes as D approaches optimality."""
-        write_to_loggers(self.loggers, {"pretrain/grad_norm_generator": float(self.generator_gradient_norm())}, d_step)
+        gradient changes as D approaches optimality, and D's objective L_D on 4,096 fresh samples
+        (fewer would blur the optimality gap L_D - L_D* near D*)."""
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), torch.no_grad():
+            real = self.dataset.sample(4096, device=self.device).float()
+            fake = self.generator(self.sample_noise(4096))
+            objective = self.loss.discriminator_objective(self.discriminator(real), self.discriminator(fake))
+        write_to_loggers(self.loggers, {"pretrain/grad_norm_generator": float(self.generator_gradient_norm()),
+                                        "pretrain/discriminator_objective": float(objective)}, d_step)
 
     def _set_discriminator_trainable(self, trainable: bool) -> None:
         if self._discriminator_params is None:
@@ -200,17 +206,24 @@ class GANModule(RunsOfIterations):
         for p in self._discriminator_params:
             p.requires_grad_(trainable)
 
+    def metric_tag(self, name: str) -> str:
+        """``{role}/{name}``, except that a D scoring packs of m > 1 samples (model=pacgan) sees
+        Pr^m and Pg^m: its log 2 - L_D/2 estimates JS(Pr^m || Pg^m), the JS of m-sample packs,
+        not JS(Pr || Pg), and its tag says so."""
+        if name == "js_estimate" and getattr(self.discriminator, "pack", 1) > 1:
+            name = "pack_js_estimate"
+        return f"{self.loss.role}/{name}"
+
     def metric_tags(self) -> list[str]:
         """The TensorBoard tags this module logs, for the HPARAMS tab's columns."""
         zero = torch.zeros(1)
         names = self.loss.metrics(DiscriminatorOutput(zero, zero, zero, zero, zero))
-        return [f"{self.loss.role}/{name}" for name in names] + [
+        return [self.metric_tag(name) for name in names] + [
             "generator/loss", "grad_norm/generator", "grad_norm/discriminator"]
 
     def _log_step(self, d_out: DiscriminatorOutput, g_loss: Tensor, d_grad_norm: Tensor, g_grad_norm: Tensor) -> None:
         """The curves at this generator step; the x-axis is the generator step."""
-        role = self.loss.role
-        tensors = {f"{role}/{name}": value for name, value in self.loss.metrics(d_out).items()}
+        tensors = {self.metric_tag(name): value for name, value in self.loss.metrics(d_out).items()}
         tensors["generator/loss"] = g_loss.detach()
         tensors["grad_norm/generator"] = g_grad_norm
         tensors["grad_norm/discriminator"] = d_grad_norm

@@ -16,7 +16,9 @@ EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "con
 
 #: every preset has a test below that runs it under trainer=smoke and checks what it is for
 TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark",
-          "stacked_mnist", "mlp_generator_images"}  # the last two: tests/test_image_evaluation.py
+          "stacked_mnist", "mlp_generator_images",  # tests/test_image_evaluation.py
+          # tests/test_claims.py (optimal_d_is_js, js_estimate_under_packing) and gan-claims --smoke
+          "optimal_d_is_js", "js_estimate_under_packing", "minimax_gradient_vanishes", "momentum_destabilises_wgan"}
 
 
 def test_every_preset_has_its_smoke_test():
@@ -60,7 +62,7 @@ def test_wgan_paper_records_the_spearman_correlation_of_the_critic_estimate(gan_
     assert -1.0 <= rho <= 1.0
     # the warm-up of the reference code: 100 critic steps for the first 25 generator steps
     config = (tmp_path / "run" / ".hydra" / "config.yaml").read_text()
-    assert "n_critic_warmup: 100" in config and "_target_: torch.optim.RMSprop" in config
+    assert "n_critic_warmup: 100" in config and "name: rmsprop" in config  # optim=named
     assert "critic/wasserstein_estimate" in scalars(tmp_path / "run")
 
 

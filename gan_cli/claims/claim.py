@@ -1,0 +1,53 @@
+"""What a claim is, what its measurement produced, and how it is run at each size."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HELD, NOT_HELD, INCONCLUSIVE = "held", "not_held", "inconclusive"
+MODES = ("full", "quick", "smoke")
+
+
+@dataclass
+class Outcome:
+    """A claim's measurement: the numbers, the figures (paths relative to the report folder),
+    the verdict computed from the numbers and the claim's thresholds, and the reason in words."""
+
+    verdict: str
+    reason: str
+    numbers: dict[str, Any]
+    figures: list[str] = field(default_factory=list)
+
+
+class Claim:
+    """A claim of the articles and the experiment that measures it.
+
+    Subclasses set the class attributes and implement ``outcome(runs, out_dir)``.
+    ``sweep`` are the gan-run -m overrides that make the jobs, ``sizes[mode]`` what each size
+    adds (the smoke size appends trainer=smoke, as CI does).
+    """
+
+    id: str
+    statement: str  # quoted from the articles (the original, then in English)
+    source: str  # which seed article, and where
+    preset: str  # conf/experiment/<preset>.yaml
+    thresholds: str  # the rule that gives the verdict, in words
+    sweep: tuple[str, ...] = ()
+    sizes: dict[str, tuple[str, ...]] = {}
+
+    def overrides(self, mode: str) -> list[str]:
+        """The preset, its sweep, then the size's overrides; a size that sets a swept key
+        (the smoke size's one seed) replaces that part of the sweep."""
+        size = self.sizes.get(mode, ())
+        sized = {o.split("=", 1)[0] for o in size}
+        return [f"experiment={self.preset}", *(o for o in self.sweep if o.split("=", 1)[0] not in sized), *size]
+
+    def command(self, mode: str) -> str:
+        """The command that reproduces this claim's runs, as a user would type it."""
+        return shlex.join(["gan-run", "-m", *self.overrides(mode)])
+
+    def outcome(self, runs: Any, out_dir: Path) -> Outcome:
+        raise NotImplementedError

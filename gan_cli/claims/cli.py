@@ -1,0 +1,86 @@
+"""gan-claims: run each claim's experiment through gan-run, then write the report.
+
+    gan-claims [--quick] [--out DIR] [--jobs N]
+
+Writes DIR/claims.md, DIR/claims.json, DIR/*.png and, per claim, DIR/runs/<claim>/ (the gan-run
+sweep) and DIR/runs/<claim>.log (its output). Exit status 0 when every claim got a verdict,
+whatever the verdicts are: a claim that does not hold is a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gan_cli.errors import GanRunError
+
+
+def all_claims() -> list:
+    from gan_cli.claims.js_estimate_under_packing import JsEstimateUnderPacking
+    from gan_cli.claims.minimax_gradient_vanishes import MinimaxGradientVanishes
+    from gan_cli.claims.momentum_destabilises_wgan import MomentumDestabilisesWgan
+    from gan_cli.claims.optimal_d_is_js import OptimalDIsJS
+    from gan_cli.claims.wgan_loss_tracks_quality import WganLossTracksQuality
+    from gan_cli.claims.wgan_reduces_mode_collapse import WganReducesModeCollapse
+
+    return [OptimalDIsJS(), MinimaxGradientVanishes(), WganLossTracksQuality(), WganReducesModeCollapse(),
+            MomentumDestabilisesWgan(), JsEstimateUnderPacking()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="gan-claims", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the same claims at smaller sizes (verdicts marked quick)")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds: the test of the report's structure
+    parser.add_argument("--out", default="claims", help="report folder (default: ./claims)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel gan-run jobs (Hydra's joblib launcher); "
+                        "each gets cores // jobs torch threads unless OMP_NUM_THREADS is set")
+    parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # comma-separated claim ids
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    from gan_cli.claims.report import verdict_table, write_json, write_markdown
+    from gan_cli.claims.runs import launch, read_runs
+
+    if args.jobs < 1:
+        raise GanRunError(f"--jobs={args.jobs} is not accepted; accepted: an integer >= 1")
+    size = "smoke" if args.smoke else "quick" if args.quick else "full"
+    claims = all_claims()
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = sorted(set(wanted) - {c.id for c in claims})
+        if unknown:
+            raise GanRunError(f"--only: unknown claim {', '.join(unknown)}; accepted: {', '.join(c.id for c in claims)}")
+        claims = [c for c in claims if c.id in wanted]
+    out = Path(args.out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    entries = []
+    for claim in claims:
+        sweep_dir = (out / "runs" / claim.id).resolve()
+        print(f"{claim.id}: {claim.command(size)}", flush=True)
+        began = time.monotonic()
+        status = launch(claim.overrides(size), sweep_dir, args.jobs, out / "runs" / f"{claim.id}.log")
+        outcome = claim.outcome(read_runs(sweep_dir), out)
+        print(f"  {outcome.verdict} ({time.monotonic() - began:.0f} s, gan-run exit {status}): {outcome.reason}",
+              flush=True)
+        entries.append({"id": claim.id, "statement": claim.statement, "command": claim.command(size),
+                        "verdict": outcome.verdict, "numbers": outcome.numbers, "figures": outcome.figures,
+                        "reason": outcome.reason, "thresholds": claim.thresholds, "source": claim.source,
+                        "size": size, "gan_run_exit_status": status})
+    write_json(out / "claims.json", entries)
+    write_markdown(out / "claims.md", entries, size, time.monotonic() - start)
+    print(verdict_table(entries))
+    print(f"report: {out / 'claims.md'}  ({time.monotonic() - start:.0f} s)")
+    return entries
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except GanRunError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

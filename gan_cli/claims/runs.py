@@ -1,0 +1,95 @@
+"""Running a claim's experiment through gan-run, and reading its jobs back.
+
+The jobs run as ``gan-run -m ...`` (the console script, in a subprocess): the claims measure
+what users run. Parallel jobs use Hydra's joblib launcher; each job gets cores // jobs torch
+threads (OMP_NUM_THREADS) unless the user set OMP_NUM_THREADS, so jobs do not fight over cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import GanRunError
+from gan_cli.jobs import find_jobs
+
+
+def gan_run_executable() -> list[str]:
+    """The gan-run console script beside this interpreter, or the one on PATH."""
+    beside = Path(sys.executable).with_name("gan-run")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("gan-run")
+    if found is None:
+        raise GanRunError("gan-run is not installed beside gan-claims (pip install -e . installs both)")
+    return [found]
+
+
+def thread_environment(jobs: int) -> dict[str, str]:
+    env = dict(os.environ)
+    if "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+    return env
+
+
+def launch(overrides: list[str], sweep_dir: Path, jobs: int, log_path: Path) -> int:
+    """``gan-run -m <overrides>`` into ``sweep_dir``; its output goes to ``log_path``. Returns
+    the exit status (a diverged job is a result, not a failure of gan-claims)."""
+    launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
+    command = [*gan_run_executable(), "-m", *overrides, *launcher, f"hydra.sweep.dir={sweep_dir}"]
+    with open(log_path, "w") as log:
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=thread_environment(jobs)).returncode
+
+
+@dataclass
+class RunJob:
+    """One job of a claim's sweep: its overrides, its summary and its logged curves."""
+
+    folder: Path
+    status: str
+    overrides: dict[str, str]
+    summary: dict[str, Any]
+
+    def scalars(self, tag: str) -> list[tuple[int, float]]:
+        """(step, value) of a TensorBoard tag, in step order ([] when never logged)."""
+        return read_scalars(self.folder).get(tag, [])
+
+    def tags(self) -> set[str]:
+        return set(read_scalars(self.folder))
+
+
+_SCALARS: dict[Path, dict[str, list[tuple[int, float]]]] = {}
+
+
+def read_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    if folder not in _SCALARS:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        curves: dict[str, dict[int, float]] = {}
+        for path in sorted(folder.rglob("events.out.tfevents*")):
+            events = EventAccumulator(str(path), size_guidance={"scalars": 0})
+            events.Reload()
+            for tag in events.Tags().get("scalars", []):
+                curves.setdefault(tag, {}).update({e.step: e.value for e in events.Scalars(tag)})
+        _SCALARS[folder] = {tag: sorted(points.items()) for tag, points in curves.items()}
+    return _SCALARS[folder]
+
+
+def read_runs(sweep_dir: Path) -> list[RunJob]:
+    runs = []
+    for job in find_jobs(sweep_dir) if sweep_dir.is_dir() else []:
+        path = job.folder / "summary.json"
+        summary = json.loads(path.read_text()) if path.exists() else {}
+        runs.append(RunJob(job.folder, job.status, job.override_values() or {}, summary))
+    return runs
+
+
+def select(runs: list[RunJob], **values: str) -> list[RunJob]:
+    """The jobs whose overrides hold these values (``select(runs, loss="gan")``)."""
+    return [r for r in runs if all(r.overrides.get(k.replace("__", ".")) == v for k, v in values.items())]

@@ -1,0 +1,139 @@
+"""gan-claims: each claim's mechanism at smoke sizes (not the verdicts' values), the per-loss
+settings of experiment=wgan_paper, and the report's structure."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import compose_config, run_cli
+
+
+def test_the_fixed_generator_of_optimal_d_is_js_really_is_n_d_1(tmp_path):
+    from gan_cli.build import build_data_and_networks
+
+    cfg = compose_config(tmp_path, ["experiment=optimal_d_is_js", "dataset.offset=3"])
+    dataset, generator, _ = build_data_and_networks(cfg)
+    torch.manual_seed(0)
+    fake = generator(torch.randn(200_000, generator.in_features)).detach()[:, 0]
+    assert fake.mean().item() == pytest.approx(3.0, abs=0.01) and fake.std().item() == pytest.approx(1.0, abs=0.01)
+    # G cannot move: a negligible lr, one generator step, D frozen after its training
+    assert cfg.optim.generator.lr <= 1e-12 and cfg.steps == 1 and cfg.freeze_discriminator
+
+
+def test_analytic_js_matches_the_figures_theory_md_quotes():
+    from gan_cli.claims.js import js_of_packs, js_unit_gaussians
+
+    for d, js in [(0.5, 0.030), (1, 0.111), (2, 0.337), (4, 0.633), (5, 0.676), (8, 0.693)]:
+        assert js_unit_gaussians(d) == pytest.approx(js, abs=1e-3)
+    assert js_of_packs(1, 2) == pytest.approx(0.201, abs=1e-3)
+
+
+class FakeRun:
+    def __init__(self, overrides, curves):
+        self.overrides, self.curves = overrides, curves
+
+    def scalars(self, tag):
+        return self.curves.get(tag, [])
+
+
+def test_optimality_gap_subtracts_the_loss_of_d_star_from_the_analytic_js():
+    from gan_cli.claims.js import js_unit_gaussians
+    from gan_cli.claims.minimax_gradient_vanishes import optimality_gap
+
+    run = FakeRun({"dataset.offset": "4.0"}, {"pretrain/discriminator_objective": [(0, 1.3), (10, 0.2)]})
+    best = 2 * math.log(2) - 2 * js_unit_gaussians(4.0)
+    assert optimality_gap(run) == [(0, pytest.approx(1.3 - best)), (10, pytest.approx(0.2 - best))]
+
+
+def test_eval_estimate_is_the_critic_on_the_evaluation_samples():
+    from types import SimpleNamespace
+
+    from gan_cli.evaluation import Evaluation
+    from gan_cli.losses import NonSaturatingGANLoss, WassersteinLoss
+
+    critic = torch.nn.Linear(1, 1)
+    real, fake = torch.randn(100, 1), torch.randn(100, 1) + 2
+    module = SimpleNamespace(discriminator=critic, loss=WassersteinLoss(), device=torch.device("cpu"),
+                             dataset=object())
+    metrics = Evaluation(every_n_steps=1).metrics(module, real, fake)
+    expected = (critic(real).mean() - critic(fake).mean()).item()
+    assert metrics["eval/wasserstein_estimate"] == pytest.approx(expected, rel=1e-5)
+    assert "eval/wasserstein_exact" in metrics  # from the same real and fake samples
+    module.loss = NonSaturatingGANLoss()
+    gan = Evaluation(every_n_steps=1).metrics(module, real, fake)
+    assert gan["eval/discriminator_loss"] == pytest.approx(
+        NonSaturatingGANLoss().discriminator_objective(critic(real), critic(fake)).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss, optimizer, lr, betas", [("wgan", "rmsprop", 5e-5, None),
+                                                        ("wgan_gp", "adam", 1e-4, (0.5, 0.9))])
+def test_wgan_paper_gives_each_loss_its_own_papers_optimizer(tmp_path, loss, optimizer, lr, betas):
+    from hydra.utils import instantiate
+
+    cfg = compose_config(tmp_path, ["experiment=wgan_paper", f"loss={loss}"])
+    opt = instantiate(cfg.optim.discriminator)([torch.nn.Parameter(torch.zeros(1))])
+    assert type(opt).__name__.lower() == optimizer and opt.defaults["lr"] == pytest.approx(lr)
+    if betas:
+        assert tuple(opt.defaults["betas"]) == betas and cfg.loss.n_critic == 5 and "n_critic_warmup" not in cfg.loss
+    else:
+        assert cfg.loss.n_critic_warmup == 100
+
+
+def test_w1_floor_is_the_distance_between_two_real_samples():
+    from gan_cli.data import Gaussian1D
+    from gan_cli.w1_floor import wasserstein_floor
+
+    floor = wasserstein_floor(Gaussian1D(), 2000, repeats=4)
+    # E W1 of two n-point samples of N(0,1) is of order n^-1/2: well above 0, well below 0.2
+    assert 0.005 < floor["mean"] < 0.1 and floor["std"] > 0
+
+
+def test_gan_claims_smoke_writes_a_report_whose_verdicts_follow_from_its_numbers(tmp_path):
+    # one claim at smoke size (seconds): the packed D, which also checks the tag's new name
+    result = run_cli("gan-claims", "--smoke", "--only", "js_estimate_under_packing", "--out", "report",
+                     cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    entries = json.loads((tmp_path / "report" / "claims.json").read_text())
+    assert [e["id"] for e in entries] == ["js_estimate_under_packing"]
+    entry = entries[0]
+    assert {"id", "statement", "command", "verdict", "numbers", "figures"} <= entry.keys()
+    assert entry["command"].startswith("gan-run -m experiment=js_estimate_under_packing")
+    numbers = entry["numbers"]
+    assert numbers["logs_pack_js_estimate"] and not numbers["logs_js_estimate"]
+    assert numbers["js_exact_packs"] == pytest.approx(0.2013, abs=1e-3)
+    close = abs(numbers["js_estimate"] - numbers["js_exact_packs"]) <= 0.02 < abs(numbers["js_estimate"] - numbers["js_exact_single"])
+    assert entry["verdict"] == ("held" if close else "not_held")
+    report = (tmp_path / "report" / "claims.md").read_text()
+    assert "| js_estimate_under_packing |" in report and entry["command"] in report
+    for figure in entry["figures"]:
+        assert (tmp_path / "report" / figure).is_file()
+
+
+def test_every_claim_declares_a_statement_a_preset_and_all_three_sizes():
+    from gan_cli.claims.cli import all_claims
+
+    presets = {p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "experiment").glob("*.yaml")}
+    claims = all_claims()
+    assert len({c.id for c in claims}) == 6
+    for claim in claims:
+        assert claim.statement and claim.thresholds and claim.preset in presets
+        assert set(claim.sizes) == {"full", "quick", "smoke"} and "trainer=smoke" in claim.sizes["smoke"]
+
+
+@pytest.mark.parametrize("claim_id", ["optimal_d_is_js", "minimax_gradient_vanishes", "wgan_loss_tracks_quality",
+                                      "wgan_reduces_mode_collapse", "momentum_destabilises_wgan",
+                                      "js_estimate_under_packing"])
+def test_each_claims_runs_compose_at_every_size(tmp_path, claim_id):
+    from gan_cli.claims.cli import all_claims
+    from gan_cli.config import check
+
+    claim = next(c for c in all_claims() if c.id == claim_id)
+    for size in ("full", "quick", "smoke"):
+        # one job of the sweep: the first value of every swept key
+        overrides = [o.split(",")[0] for o in claim.overrides(size)]
+        check(compose_config(tmp_path / size, overrides))
