@@ -105,6 +105,10 @@ RULES = (
     Rule("loss.n_critic_warmup", int, 1, nullable=True),
     Rule("loss.warmup_steps", int, 0),
     Rule("loss.warmup_every", int, 0),
+    Rule("constraint.weight", float, 0),
+    Rule("constraint.clip_value", float, 0, min_exclusive=True, nullable=True),
+    Rule("constraint.perturbation", float, 0, min_exclusive=True),
+    Rule("constraint.n_power_iterations", int, 1),
     # the keys users set first, then the per-network values they feed (or that were set directly)
     Rule("optim.lr", float, 0, min_exclusive=True),
     Rule("optim.betas", float, 0, 1, max_exclusive=True, length=2),

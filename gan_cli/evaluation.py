@@ -7,6 +7,7 @@ points moving) and compared with as many fresh real samples:
 - ``eval/modes``, ``eval/high_quality_pct``, ``eval/mode_kl``: mode coverage on Gaussian-mixture
   data (ring, grid), the PacGAN/VEEGAN protocol of THEORY.md §4;
 - ``eval/wasserstein_exact``: the exact W1 distance between the two sample sets (1-D and 2-D data);
+- ``eval/critic_lipschitz``: the largest ‖∇ₓf‖ over those samples and their interpolates (lipschitz.py);
 - a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
   images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
 
@@ -24,6 +25,7 @@ from pytorch_lightning.callbacks import Callback
 
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
+from gan_cli.lipschitz import critic_lipschitz
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 from gan_cli.module import write_to_loggers
 from gan_cli.networks import generate
@@ -71,6 +73,8 @@ class Evaluation(Callback):
             out.update({f"eval/{k}": float(v) for k, v in coverage.items()})
         if real.shape[1] <= 2:
             out["eval/wasserstein_exact"] = wasserstein_exact(real.cpu(), fake.cpu())
+        out["eval/critic_lipschitz"] = critic_lipschitz(pl_module.discriminator, real, fake, pl_module.batch_size,
+                                                        seed=self.seed)
         return out
 
     def track_correlation(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
