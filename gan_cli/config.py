@@ -131,6 +131,8 @@ RULES = (
     Rule("dataset.num_images", int, 1),
     Rule("dataset.seed", int, 0, 2**32 - 1),
     Rule("dataset.num_workers", int, 0),
+    Rule("dataset.num_points", int, 1),
+    Rule("model.discriminator.pieces", int, 1),
 )
 
 
