@@ -43,7 +43,7 @@ WIDTHS = {"3x256": [256, 256, 256], "3x512": [512, 512, 512], "4x256": [256, 256
 def suggest(trial) -> list[str]:
     """The gan-run overrides of one trial, drawn by Optuna (define-by-run: conditional keys)."""
     constraint = trial.suggest_categorical("constraint", list(CONSTRAINT_WEIGHTS))
-    overrides = [f"constraint={constraint}"]
+    overrides = [] if constraint == "null" else [f"constraint={constraint}"]  # null: the preset's loss's own
     if CONSTRAINT_WEIGHTS[constraint]:
         low, high = CONSTRAINT_WEIGHTS[constraint]
         overrides.append(f"constraint.weight={trial.suggest_float(f'{constraint}_weight', low, high, log=True)}")
