@@ -110,14 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     done = [t for t in study.trials if t.value is not None]
     print(f"\n## grid search: {len(study.trials)} trials ({len(done)} completed), {args.trial_seeds} seeds each, "
           f"{(time.monotonic() - start) / 60:.1f} min this session\n")
-    print("| trial | mean score | per-seed high quality % / modes | overrides |\n| ---: | ---: | --- | --- |")
+    print("| trial | mean score | per-seed high quality % / modes | CPU s per seed | overrides |\n"
+          "| ---: | ---: | --- | ---: | --- |")
     for t in sorted(done, key=lambda t: -t.value)[:10]:
         record = json.loads((out / f"trial_{t.number:03d}" / "trial.json").read_text())
         per_seed = []
         for s in range(len(record["scores"])):
             final = json.loads((out / f"trial_{t.number:03d}" / f"seed_{s}" / "summary.json").read_text())["final"]
             per_seed.append(f"{final['eval/high_quality_pct']:.1f}/{final['eval/modes']:g}")
-        print(f"| {t.number} | {t.value:.2f} | {', '.join(per_seed)} | `{' '.join(record['overrides'])}` |")
+        cpu = statistics.fmean(record["cpu_s"])  # the goal: within 10 CPU-minutes per seed
+        print(f"| {t.number} | {t.value:.2f} | {', '.join(per_seed)} | {cpu:.0f} | `{' '.join(record['overrides'])}` |")
     print("\nMachine:")
     print("\n".join(machine_lines()))
     return 0
