@@ -12,8 +12,8 @@ so a missing mode costs 10 points of high-quality samples. It is maximised. Cond
 settings (a constraint's weight only when that constraint is chosen) are what the wrapper buys
 over the sweeper's fixed search space. The searched settings, on top of experiment=grid_benchmark:
 the constraint and its weight, ema_decay, pack size, widths, batch size, latent size, the
-learning rate and its schedule. Every trial's run folders stay in --out, and the study in
---storage (SQLite), so a search can be stopped and continued.
+learning rate and its schedule. Every trial's run folders and a trial.json (its overrides,
+per-seed scores and CPU seconds) stay in --out.
 
     .venv/bin/python bench/grid_search.py --trials 40 --trial-seeds 3 --jobs 2
     .venv/bin/python bench/grid_search.py --trials 2 --trial-seeds 3 -- trainer=smoke   # a check
@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trial-seeds", type=int, default=3, help="seeds 0..N-1 per trial, averaged (default 3)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     parser.add_argument("--out", type=Path, default=Path("bench_runs/grid_search"), help="run folders go here")
-    parser.add_argument("--storage", default=None, help="Optuna storage (default: sqlite:///<out>/study.db)")
+    parser.add_argument("--storage", default=None,
+                        help="Optuna storage URL to keep the study in (default: in memory; the optuna 2.x that "
+                             "hydra-optuna-sweeper pins cannot open SQLite under SQLAlchemy 2)")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides for every run (after --)")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
@@ -87,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = max(1, cores // args.jobs)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    storage = args.storage or f"sqlite:///{out / 'study.db'}"
-    study = optuna.create_study(study_name="grid", storage=storage, direction="maximize", load_if_exists=True,
+    study = optuna.create_study(study_name="grid", storage=args.storage, direction="maximize", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=10))
     start = time.monotonic()
     for _ in range(args.trials):
@@ -102,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         scores = [seed_score(j.summary) for j in jobs]
         # a failed seed fails the trial: its settings are not robust across seeds
         value = statistics.fmean(scores) if None not in scores else None
-        study.tell(trial, value, state=None if value is not None else optuna.trial.TrialState.FAIL)
+        if value is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value)
         (folder / "trial.json").write_text(json.dumps({"overrides": overrides, "scores": scores, "value": value,
                                                        "cpu_s": [j.cpu_s for j in jobs]}, indent=1))
         print(f"trial {trial.number}: {value} from seeds {scores}: {' '.join(overrides)}", flush=True)

@@ -18,17 +18,28 @@ theory wants), the final exact W1 and the modes found, as mean ± standard error
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
-from toy_quality import Job, mean_se, run_all
+from toy_quality import Job, read_summary, run_all
 
 CONSTRAINTS = ("clip", "gp", "lp", "r1", "r2", "dragan", "sn")
 DATASETS = ("ring", "grid")
 SPEARMAN = "spearman_wasserstein_estimate_vs_exact"
+
+
+def mean_se(values: list[float]) -> str:
+    """Mean ± standard error in three significant digits: a clipped critic's constant is ~1e-3."""
+    if not values:
+        return "n/a"
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return f"{mean:.3g} ± {se:.2g}"
 
 
 def row(constraint: str, jobs: list[Job]) -> str:
@@ -53,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--constraints", nargs="+", default=list(CONSTRAINTS), choices=CONSTRAINTS)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--out", type=Path, default=Path("bench_runs/lipschitz"), help="run folders go here")
+    parser.add_argument("--no-run", action="store_true",
+                        help="run nothing: tabulate the run folders already in --out (e.g. of a stopped benchmark)")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides (after --)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
@@ -68,7 +81,13 @@ def main(argv: list[str] | None = None) -> int:
                      for s in range(args.seeds)]
             for c in args.constraints for d in args.datasets}
     start = time.monotonic()
-    run_all([j for group in jobs.values() for j in group], args.jobs, threads)
+    if args.no_run:
+        for job in (j for group in jobs.values() for j in group):
+            job.summary = read_summary(job.run_dir)
+            job.returncode = 0 if job.summary.get("status") == "completed" else None
+            job.cpu_s = job.summary.get("cpu_time_s", float("nan"))
+    else:
+        run_all([j for group in jobs.values() for j in group], args.jobs, threads)
     total = time.monotonic() - start
 
     print("## gan-run Lipschitz constraints: WGAN's critic estimate against the exact W1\n")
