@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu = sorted(j.cpu_s for group in jobs.values() for j in group if j.returncode == 0)
     if cpu:
         print(f"Per run: CPU {cpu[len(cpu) // 2]:.0f} s median (max {cpu[-1]:.0f} s) over {len(cpu)} runs.")
-    print(f"Command: `python bench/lipschitz.py --seeds {args.seeds} --jobs {args.jobs} --constraints "
+    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''} --seeds {args.seeds} "
+          f"--jobs {args.jobs} --constraints "
           f"{' '.join(args.constraints)} --datasets {' '.join(args.datasets)}"
           f"{' --' + extra if extra else ''}`; {args.jobs} runs at a time with {threads} torch "
           f"thread{'s' if threads > 1 else ''} each, {total / 60:.1f} min in all. Run folders: {args.out}\n")
