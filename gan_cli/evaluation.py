@@ -32,6 +32,7 @@ from gan_cli.networks import generate
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct"}
+NOT_RANKED = {"eval/critic_lipschitz"}  # a property of the critic, neither better nor worse: no best/ value
 CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 
@@ -135,6 +136,8 @@ class Evaluation(Callback):
         metrics = self.metrics(pl_module, real, fake)
         write_to_loggers(trainer.loggers, metrics, step)
         for tag, value in metrics.items():
+            if tag in NOT_RANKED:
+                continue
             better = max if tag in HIGHER_IS_BETTER else min
             self.best[tag] = better(self.best.get(tag, value), value)
         metrics.update(self.track_correlation(trainer, pl_module, metrics))
