@@ -82,3 +82,10 @@ def build_data_and_networks(cfg: Any):
     dataset = build(cfg.dataset, "dataset")
     image_shape = getattr(dataset, "image_shape", None)  # images only: the toy datasets have none
     return (dataset, *build_networks(cfg, dataset.dim, dataset.generator_offset, image_shape))
+
+
+def build_loss(cfg: Any):
+    """The loss, with the ``constraint`` group's object in place of its own when one is chosen."""
+    constraint = cfg.get("constraint")
+    kwargs = {"constraint": build(constraint, "constraint")} if constraint is not None else {}
+    return build(cfg.loss, "loss", **kwargs)

@@ -15,7 +15,7 @@ from gan_cli.errors import GanRunError
 
 #: config groups whose settings must match for a checkpoint to be resumed: they decide the
 #: shapes of the weights, the optimizer state, and what the saved state means
-RESUME_MUST_MATCH = ("model", "loss", "optim", "lr_schedule", "ema_decay", "dataset")
+RESUME_MUST_MATCH = ("model", "loss", "constraint", "optim", "lr_schedule", "ema_decay", "dataset")
 
 
 def read_checkpoint(path: str | os.PathLike, key: str = "ckpt_path", map_location: str = "cpu") -> dict[str, Any]:
@@ -54,7 +54,7 @@ def _load_failure(e: Exception) -> str:
 
 #: what a checkpoint that lacks these settings trained with: they were added to gan-run later,
 #: and a checkpoint of a run that did not choose an optional group has no key for it either
-IMPLIED_WHEN_ABSENT: dict[str, Any] = {"lr_schedule": None, "ema_decay": 0.0}
+IMPLIED_WHEN_ABSENT: dict[str, Any] = {"lr_schedule": None, "ema_decay": 0.0, "constraint": None}
 
 
 def _class_name(target: Any) -> str:

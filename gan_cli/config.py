@@ -113,6 +113,7 @@ RULES = (
     Rule("lr_schedule.eta_min", float, 0),
     Rule("model.latent_dim", int, 1),
     Rule("model.hidden", int, 1, each=True),
+    *(Rule(f"model.{net}.hidden", int, 1, each=True) for net in ("generator", "discriminator")),
     Rule("model.width", int, 1),
     Rule("model.pack", int, 1),
     Rule("model.discriminator.out_features", int, choices=(1,)),  # D gives one raw score per input
@@ -122,6 +123,10 @@ RULES = (
     Rule("loss.n_critic_warmup", int, 1, nullable=True),
     Rule("loss.warmup_steps", int, 0),
     Rule("loss.warmup_every", int, 0),
+    Rule("constraint.weight", float, 0),
+    Rule("constraint.clip_value", float, 0, nullable=True),  # as loss.clip_value: 0 or null, no clipping
+    Rule("constraint.perturbation", float, 0, min_exclusive=True),
+    Rule("constraint.n_power_iterations", int, 1),
     # the keys users set first, then the per-network values they feed (or that were set directly)
     Rule("optim.name", str, choices=("adam", "rmsprop", "sgd")),  # optim=named
     Rule("optim.lr", float, 0, min_exclusive=True),
@@ -153,6 +158,8 @@ RULES = (
     Rule("eval.features", str, choices=("auto", "classifier", "inception", "none")),
     Rule("eval.classifier_steps", int, 1),
     Rule("eval.prdc_samples", int, 6),  # k-NN with k = 5 needs at least 6 points
+    Rule("dataset.num_points", int, 1),
+    Rule("model.discriminator.pieces", int, 1),
 )
 
 

@@ -10,6 +10,7 @@ points moving) and compared with as many fresh real samples:
 - ``eval/precision``, ``eval/recall``, ``eval/density``, ``eval/coverage`` (Naeem et al. 2020) on
   the raw coordinates of 1-D and 2-D data, and, with FID and KID, on image features
   (``gan_cli.image_evaluation``, given as ``image_evaluator``);
+- ``eval/critic_lipschitz``: the largest ‖∇ₓf‖ over those samples and their interpolates (lipschitz.py);
 - a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
   images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
 
@@ -28,6 +29,7 @@ from pytorch_lightning.callbacks import Callback
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.image_metrics import PRDC_K, prdc
+from gan_cli.lipschitz import critic_lipschitz
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 from gan_cli.loop import write_to_loggers
 from gan_cli.generate import generate
@@ -35,6 +37,8 @@ from gan_cli.generate import generate
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct", "eval/precision", "eval/recall", "eval/density",
                     "eval/coverage"}
+# properties of the critic, not of the samples: neither better nor worse, so no best/ value
+NOT_RANKED = {"eval/critic_lipschitz", "eval/wasserstein_estimate", "eval/discriminator_loss"}
 CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 
@@ -87,6 +91,8 @@ class Evaluation(Callback):
             out.update({f"eval/{k}": v for k, v in prdc(real.cpu(), fake.cpu()).items()})
         if self.image_evaluator is not None:
             out.update(self.image_evaluator(fake))
+        out["eval/critic_lipschitz"] = critic_lipschitz(pl_module.discriminator, real, fake, pl_module.batch_size,
+                                                        seed=self.seed)
         out.update(self.discriminator_on_eval_set(pl_module, real, fake))
         return out
 
@@ -166,6 +172,8 @@ class Evaluation(Callback):
         metrics = self.metrics(pl_module, real, fake)
         write_to_loggers(trainer.loggers, metrics, step)
         for tag, value in metrics.items():
+            if tag in NOT_RANKED:
+                continue
             better = max if tag in HIGHER_IS_BETTER else min
             self.best[tag] = better(self.best.get(tag, value), value)
         metrics.update(self.track_correlation(trainer, pl_module, metrics))

@@ -4,6 +4,8 @@ A loss supplies
 - ``discriminator_loss(D, real, fake)``: the D/critic objective (penalty included),
 - ``generator_loss(fake_scores)``: the G objective,
 - ``after_discriminator_step(D)``: what must happen after each D/critic update (WGAN: clip),
+- ``constraint``: the Lipschitz constraint or regularizer those two hooks (and ``penalty``)
+  delegate to (gan_cli/constraints.py); each loss has its own default, ``constraint=...`` replaces it,
 - ``metrics(out)``: the curves that make its theory visible in TensorBoard,
 - ``n_critic``: how many D/critic updates precede each generator update (k in Algorithm 1),
 - ``role``: "discriminator" or "critic", the TensorBoard tag prefix,
@@ -24,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_cli.config import require
+from gan_cli.constraints import Constraint, GradientPenalty, WeightClipping
 
 LOG_2 = math.log(2.0)
 
@@ -43,8 +46,10 @@ class AdversarialLoss:
     role = "discriminator"
     avoid_momentum = False
 
-    def __init__(self, n_critic: int = 1) -> None:
+    def __init__(self, n_critic: int = 1, constraint: Constraint | None = None) -> None:
         self.n_critic = int(require("loss.n_critic", n_critic))
+        # None: this loss's own constraint (none, unless a subclass sets one)
+        self.constraint = constraint if constraint is not None else Constraint()
 
     # -- the two objectives (subclasses implement these on raw scores) --
     def discriminator_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -53,12 +58,12 @@ class AdversarialLoss:
     def generator_loss(self, fake_scores: Tensor) -> Tensor:
         raise NotImplementedError
 
-    # -- extras, no-ops unless a loss needs them --
+    # -- extras: the constraint's hooks (no-ops for constraint=none) --
     def penalty(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor | None:
-        return None
+        return self.constraint.penalty(discriminator, real, fake)
 
     def after_discriminator_step(self, discriminator: nn.Module) -> None:
-        return None
+        self.constraint.after_discriminator_step(discriminator)
 
     def critic_steps(self, generator_step: int) -> int:
         """Number of D/critic updates before generator update number ``generator_step`` (0-based)."""
@@ -86,6 +91,7 @@ class AdversarialLoss:
             "loss": out.loss.detach(),
             "real_score": self.discriminator_output(out.real_scores.detach()).mean(),
             "fake_score": self.discriminator_output(out.fake_scores.detach()).mean(),
+            **self.constraint.metrics(out.penalty),
         }
 
 
@@ -162,8 +168,9 @@ class WassersteinLoss(AdversarialLoss):
 
         L_critic = E_z[f(G(z))] - E_x[f(x)],   L_G = -E_z[f(G(z))]
 
-    and every critic weight is clipped to [-clip_value, clip_value] after each critic
-    update, which keeps f K-Lipschitz. Then -L_critic = E f(x) - E f(G(z)) estimates the
+    and, unless ``constraint`` replaces it, every critic weight is clipped to
+    [-clip_value, clip_value] after each critic update (constraints.WeightClipping), which
+    keeps f K-Lipschitz. Then -L_critic = E f(x) - E f(G(z)) estimates the
     Wasserstein-1 distance up to the constant K: the ``wasserstein_estimate`` curve.
 
     Args:
@@ -171,6 +178,7 @@ class WassersteinLoss(AdversarialLoss):
         clip_value: c, the weight clipping bound (paper: 0.01). None (null) disables clipping.
         n_critic_warmup: critic updates for the first ``warmup_steps`` generator updates and
             every ``warmup_every``-th one (reference code: 100, 25, 500). None disables it.
+        constraint: replaces the clipping (``constraint=gp``, ``sn``, ...); None keeps it.
     """
 
     role = "critic"
@@ -184,13 +192,14 @@ class WassersteinLoss(AdversarialLoss):
         n_critic_warmup: int | None = None,
         warmup_steps: int = 25,
         warmup_every: int = 500,
+        constraint: Constraint | None = None,
     ) -> None:
-        super().__init__(n_critic)
-        self.clip_value = float(clip_value) if require("loss.clip_value", clip_value) else None  # 0: no clipping
+        clipping = WeightClipping(clip_value, key="loss.clip_value")
+        super().__init__(n_critic, constraint if constraint is not None else clipping)
+        self.clip_value = clipping.clip_value
         self.n_critic_warmup = int(n_critic_warmup) if n_critic_warmup else None
         self.warmup_steps = int(warmup_steps)
         self.warmup_every = int(warmup_every)
-        self._clipped: tuple[nn.Module, list[Tensor]] | None = None
 
     def critic_steps(self, generator_step: int) -> int:
         if self.n_critic_warmup is not None and (
@@ -205,19 +214,6 @@ class WassersteinLoss(AdversarialLoss):
     def generator_loss(self, fake_scores: Tensor) -> Tensor:
         return -fake_scores.mean()
 
-    @torch.no_grad()
-    def after_discriminator_step(self, discriminator: nn.Module) -> None:
-        # Clip after the step (not before it, as the reference code does, its issue #50),
-        # so the generator always sees a critic inside the Lipschitz box. One fused op for
-        # all parameters instead of a Python loop.
-        if self.clip_value is None:
-            return
-        if self._clipped is None or self._clipped[0] is not discriminator:  # list once, not per step
-            self._clipped = (discriminator, list(discriminator.parameters()))
-        params = self._clipped[1]
-        torch._foreach_clamp_min_(params, -self.clip_value)
-        torch._foreach_clamp_max_(params, self.clip_value)
-
     def metrics(self, out: DiscriminatorOutput) -> dict[str, Tensor]:
         metrics = super().metrics(out)
         metrics["wasserstein_estimate"] = -out.objective.detach()
@@ -225,36 +221,16 @@ class WassersteinLoss(AdversarialLoss):
 
 
 class WassersteinGPLoss(WassersteinLoss):
-    """WGAN-GP (Gulrajani et al. 2017): the WGAN objectives, no clipping, plus
+    """WGAN-GP (Gulrajani et al. 2017): the WGAN objectives, no clipping, and by default the
+    gradient penalty (constraints.GradientPenalty)
 
         gp_weight · E_x̂[(‖∇_x̂ f(x̂)‖₂ - 1)²],   x̂ = ε x + (1 - ε) G(z),  ε ~ U[0, 1] per sample.
-
-    The penalty is computed in fp32 even under mixed precision: it is a squared difference of
-    gradient norms near 1, where bf16's 8-bit mantissa loses the signal.
     """
 
     avoid_momentum = False  # the paper trains with Adam(β1=0.5, β2=0.9)
 
-    def __init__(self, n_critic: int = 5, gp_weight: float = 10.0, **kwargs) -> None:
-        super().__init__(n_critic=n_critic, clip_value=None, **kwargs)
+    def __init__(self, n_critic: int = 5, gp_weight: float = 10.0, constraint: Constraint | None = None,
+                 **kwargs) -> None:
         self.gp_weight = float(require("loss.gp_weight", gp_weight))
-
-    def penalty(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        """The penalty per critic input: a packed critic (model=pacgan) reads m samples as one
-        input, so ε is drawn per pack and the gradient norm taken over the whole pack."""
-        device_type = real.device.type
-        pack = int(getattr(discriminator, "pack", 1))
-        with torch.autocast(device_type=device_type, enabled=False):
-            real, fake = real.float(), fake.float()
-            eps = torch.rand(real.shape[0] // pack, *([1] * (real.dim() - 1)), device=real.device)
-            eps = eps.repeat_interleave(pack, dim=0) if pack > 1 else eps
-            interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
-            scores = discriminator(interpolates)
-            (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
-            grad_norm = grads.reshape(real.shape[0] // pack, -1).norm(2, dim=1)
-            return self.gp_weight * ((grad_norm - 1.0) ** 2).mean()
-
-    def metrics(self, out: DiscriminatorOutput) -> dict[str, Tensor]:
-        metrics = super().metrics(out)
-        metrics["gradient_penalty"] = out.penalty.detach() / max(self.gp_weight, 1e-12)
-        return metrics
+        own = GradientPenalty(gp_weight) if constraint is None else constraint
+        super().__init__(n_critic=n_critic, clip_value=None, constraint=own, **kwargs)

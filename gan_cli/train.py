@@ -21,7 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.build import build, build_data_and_networks
+from gan_cli.build import build, build_data_and_networks, build_loss
 from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint, ThreadShare
 from gan_cli.checkpoints import check_resumable
 from gan_cli.config import flatten
@@ -120,11 +120,13 @@ def prepare_networks(cfg: DictConfig, *networks: torch.nn.Module) -> None:
 def build_module(cfg: DictConfig) -> GANModule:
     """The Lightning module of a run: data, networks, loss and optimizers from their groups."""
     dataset, generator, discriminator = build_data_and_networks(cfg)
+    loss = build_loss(cfg)
+    discriminator = loss.constraint.constrain(discriminator)  # spectral normalization; others: as is
     prepare_networks(cfg, generator, discriminator)
     return GANModule(
         generator=generator,
         discriminator=discriminator,
-        loss=build(cfg.loss, "loss"),
+        loss=loss,
         dataset=dataset,
         generator_optimizer=build(cfg.optim.generator, "optim.generator"),
         discriminator_optimizer=build(cfg.optim.discriminator, "optim.discriminator"),

@@ -43,7 +43,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
     "args, must_name",
     [
         # unknown group option: Hydra's message lists the options
-        (["optim=adamw"], ["optim=adamw", "available: adam, rmsprop, sgd"]),
+        (["optim=adamw"], ["optim=adamw", "available: adam, named, rmsprop, sgd"]),
         (["-m", "loss=gan,wgan_typo"], ["loss=wgan_typo", "available:"]),
         # unknown key: the nearest key is suggested
         (["lr=1"], ["'lr'", "did you mean optim.lr?"]),

@@ -18,7 +18,8 @@ EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "con
 TESTED = {"mode_collapse", "wgan_paper", "vanishing_gradient", "js_saturation", "ring_benchmark", "grid_benchmark",
           "stacked_mnist", "mlp_generator_images",  # tests/test_image_evaluation.py
           # tests/test_claims.py (optimal_d_is_js, js_estimate_under_packing) and gan-claims --smoke
-          "optimal_d_is_js", "js_estimate_under_packing", "minimax_gradient_vanishes", "momentum_destabilises_wgan"}
+          "optimal_d_is_js", "js_estimate_under_packing", "minimax_gradient_vanishes", "momentum_destabilises_wgan",
+          "lipschitz", "pacgan_protocol_grid"}
 
 
 def test_every_preset_has_its_smoke_test():
@@ -129,3 +130,39 @@ def test_js_saturation_js_is_stuck_at_log_2_while_the_wasserstein_distance_grows
     wgan_near, wgan_far = final[("loss=wgan", "dataset.offset=1")], final[("loss=wgan", "dataset.offset=8")]
     assert wgan_far["critic/wasserstein_estimate"] > 2 * wgan_near["critic/wasserstein_estimate"] > 0
     assert wgan_far["eval/wasserstein_exact"] > 4 * wgan_near["eval/wasserstein_exact"]
+
+
+def test_lipschitz_sweeps_every_constraint_on_the_ring_and_the_grid(gan_run, tmp_path):
+    from conftest import compose_config
+
+    cfg = compose_config(tmp_path / "composed", ["experiment=lipschitz"])
+    assert cfg.loss._target_ == "gan_cli.losses.WassersteinLoss"
+    # one job of the 14 (-m runs them all): the two numbers its table is made of
+    result = gan_run("experiment=lipschitz", "trainer=smoke", "constraint=lp", "dataset=grid", "steps=8",
+                     "eval_every=2", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert -1.0 <= summary["correlation"]["spearman_wasserstein_estimate_vs_exact"] <= 1.0
+    assert summary["final"]["eval/critic_lipschitz"] > 0 and "critic/lipschitz_penalty" in summary["final"]
+
+
+def test_lipschitz_sweep_lists_seven_constraints_and_two_datasets():
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "lipschitz.yaml"
+    params = yaml.safe_load(path.read_text())["hydra"]["sweeper"]["params"]
+    constraints = Path(__file__).resolve().parents[1] / "conf" / "constraint"
+    assert set(params["constraint"].split(",")) == {p.stem for p in constraints.glob("*.yaml")} - {"none"}
+    assert params["dataset"] == "ring,grid"
+
+
+def test_pacgan_protocol_grid_trains_packgan4_on_a_fixed_training_set(gan_run, tmp_path):
+    result = gan_run("experiment=pacgan_protocol_grid", "trainer=smoke", "steps=4", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed" and 0 <= summary["final"]["eval/modes"] <= 25
+    state = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    assert state["discriminator.net.0.linear.weight"].shape == (200 * 5, 2 * 4)  # maxout, 5 pieces, pack 4
+    assert "generator.net.1.running_mean" in state  # batch norm
+    config = (tmp_path / "run" / ".hydra" / "config.yaml").read_text()
+    assert "num_points: 100000" in config and "batch_size: 64" in config  # smoke's batch, the set's size

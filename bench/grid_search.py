@@ -1,0 +1,133 @@
+"""A multi-seed Optuna search for the 25-Gaussian grid: every trial is the mean over several seeds.
+
+hydra-optuna-sweeper (``gan-run -m hparams_search=optuna``) gives each trial one job, so one
+lucky seed could win its search; it has no option to repeat a trial over seeds. This wrapper
+uses Optuna's own ask-and-tell loop instead: a trial's settings are run by gan-run for seeds
+0..N-1 (as subprocesses, bench/toy_quality.py's runner, ``--jobs`` at a time), and the trial's
+value is the mean over its seeds of
+
+    score = eval/high_quality_pct − 10 · (25 − eval/modes)      (final evaluation, 2,500 samples)
+
+so a missing mode costs 10 points of high-quality samples. It is maximised. Conditional
+settings (a constraint's weight only when that constraint is chosen) are what the wrapper buys
+over the sweeper's fixed search space. The searched settings, on top of experiment=grid_benchmark:
+the constraint and its weight, ema_decay, pack size, widths, batch size, latent size, the
+learning rate and its schedule. Every trial's run folders and a trial.json (its overrides,
+per-seed scores and CPU seconds) stay in --out.
+
+    .venv/bin/python bench/grid_search.py --trials 40 --trial-seeds 3 --jobs 2
+    .venv/bin/python bench/grid_search.py --trials 2 --trial-seeds 3 -- trainer=smoke   # a check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from machine import console_script, machine_lines  # bench/machine.py, next to this script
+from toy_quality import Job, run_all
+
+MODES = 25
+#: per constraint, its weight's range (log scale); "null" keeps the loss's own (none for loss=gan)
+CONSTRAINT_WEIGHTS = {"null": None, "r1": (0.01, 10.0), "r2": (0.01, 10.0), "dragan": (0.01, 10.0),
+                      "gp": (0.01, 10.0), "lp": (0.01, 10.0), "sn": None}
+WIDTHS = {"3x256": [256, 256, 256], "3x512": [512, 512, 512], "4x256": [256, 256, 256, 256],
+          "4x400": [400, 400, 400, 400]}
+
+
+def suggest(trial) -> list[str]:
+    """The gan-run overrides of one trial, drawn by Optuna (define-by-run: conditional keys)."""
+    constraint = trial.suggest_categorical("constraint", list(CONSTRAINT_WEIGHTS))
+    overrides = [] if constraint == "null" else [f"constraint={constraint}"]  # null: the preset's loss's own
+    if CONSTRAINT_WEIGHTS[constraint]:
+        low, high = CONSTRAINT_WEIGHTS[constraint]
+        overrides.append(f"constraint.weight={trial.suggest_float(f'{constraint}_weight', low, high, log=True)}")
+    pack = trial.suggest_categorical("pack", [1, 2, 4])
+    batch = trial.suggest_categorical("batch_size", [128, 256, 512])
+    widths = trial.suggest_categorical("hidden", list(WIDTHS))
+    overrides += [
+        f"model.pack={pack}", f"batch_size={batch}",
+        f"model.hidden=[{','.join(map(str, WIDTHS[widths]))}]",
+        f"model.latent_dim={trial.suggest_categorical('latent_dim', [2, 4, 8, 16])}",
+        f"ema_decay={trial.suggest_categorical('ema_decay', [0.0, 0.99, 0.999])}",
+        f"optim.lr={trial.suggest_float('lr', 1e-4, 2e-3, log=True)}",
+        f"lr_schedule={trial.suggest_categorical('lr_schedule', ['linear_decay', 'cosine'])}",
+    ]
+    return overrides
+
+
+def seed_score(summary: dict) -> float | None:
+    final = summary.get("final") or {}
+    if summary.get("status") != "completed" or "eval/high_quality_pct" not in final:
+        return None
+    return float(final["eval/high_quality_pct"]) - 10.0 * (MODES - float(final["eval/modes"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import optuna
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=40, help="Optuna trials (default 40)")
+    parser.add_argument("--trial-seeds", type=int, default=3, help="seeds 0..N-1 per trial, averaged (default 3)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    parser.add_argument("--out", type=Path, default=Path("bench_runs/grid_search"), help="run folders go here")
+    parser.add_argument("--storage", default=None,
+                        help="Optuna storage URL to keep the study in (default: in memory; the optuna 2.x that "
+                             "hydra-optuna-sweeper pins cannot open SQLite under SQLAlchemy 2)")
+    parser.add_argument("overrides", nargs="*", help="extra gan-run overrides for every run (after --)")
+    args = parser.parse_args(argv)
+    if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
+        parser.error("--trials, --trial-seeds and --jobs must be >= 1")
+
+    script = console_script("gan-run")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cores // args.jobs)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(study_name="grid", storage=args.storage, direction="maximize", load_if_exists=True,
+                                sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=10))
+    start = time.monotonic()
+    for _ in range(args.trials):
+        trial = study.ask()
+        overrides = suggest(trial)
+        folder = out / f"trial_{trial.number:03d}"
+        jobs = [Job("grid", s, folder / f"seed_{s}",
+                    [script, "experiment=grid_benchmark", f"seed={s}", *overrides, *args.overrides,
+                     f"hydra.run.dir={folder / f'seed_{s}'}"]) for s in range(args.trial_seeds)]
+        run_all(jobs, args.jobs, threads)
+        scores = [seed_score(j.summary) for j in jobs]
+        # a failed seed fails the trial: its settings are not robust across seeds
+        value = statistics.fmean(scores) if None not in scores else None
+        if value is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value)
+        (folder / "trial.json").write_text(json.dumps({"overrides": overrides, "scores": scores, "value": value,
+                                                       "cpu_s": [j.cpu_s for j in jobs]}, indent=1))
+        print(f"trial {trial.number}: {value} from seeds {scores}: {' '.join(overrides)}", flush=True)
+
+    done = [t for t in study.trials if t.value is not None]
+    print(f"\n## grid search: {len(study.trials)} trials ({len(done)} completed), {args.trial_seeds} seeds each, "
+          f"{(time.monotonic() - start) / 60:.1f} min this session\n")
+    print("| trial | mean score | per-seed high quality % / modes | CPU s per seed | overrides |\n"
+          "| ---: | ---: | --- | ---: | --- |")
+    for t in sorted(done, key=lambda t: -t.value)[:10]:
+        record = json.loads((out / f"trial_{t.number:03d}" / "trial.json").read_text())
+        per_seed = []
+        for s in range(len(record["scores"])):
+            final = json.loads((out / f"trial_{t.number:03d}" / f"seed_{s}" / "summary.json").read_text())["final"]
+            per_seed.append(f"{final['eval/high_quality_pct']:.1f}/{final['eval/modes']:g}")
+        cpu = statistics.fmean(record["cpu_s"])  # the goal: within 10 CPU-minutes per seed
+        print(f"| {t.number} | {t.value:.2f} | {', '.join(per_seed)} | {cpu:.0f} | `{' '.join(record['overrides'])}` |")
+    print("\nMachine:")
+    print("\n".join(machine_lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
