@@ -42,7 +42,12 @@ def record_failure(status: str, message: str) -> None:
     summary = RunSummary(Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
     if summary.path.is_file():  # train() got far enough to write its own
         return
-    summary.write(status=status, error=message)
+    from gan_cli.errors import GanRunError
+
+    try:
+        summary.write(status=status, error=message)
+    except GanRunError:  # the disk is full: the run folder has no summary, so it never looks complete
+        pass
 
 
 def in_multirun() -> bool:
@@ -69,23 +74,27 @@ def run_job(cfg: DictConfig) -> float:
         from gan_cli.train import train
 
         return objective_value(train(cfg), str(cfg.objective), failed)
-    except GanRunError as e:
-        record_failure(e.status, str(e))
+    except Exception as e:
+        from hydra.core.hydra_config import HydraConfig
+
+        from gan_cli.resources import resource_failure
+
+        # a full disk or memory outside train() (its first summary.json, Hydra's own files)
+        error = e if isinstance(e, GanRunError) else resource_failure(e, cfg, HydraConfig.get().runtime.output_dir)
+        if error is None:  # a bug, not the user's input: show where it happened
+            record_failure("failed", f"{type(e).__name__}: {e}")
+            if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            traceback.print_exc()
+            return failed  # one job's crash does not stop the sweep
+        record_failure(error.status, str(error))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        if in_multirun() and not isinstance(e, Interrupted):
-            from hydra.core.hydra_config import HydraConfig
-
-            print(f"error: job {HydraConfig.get().job.num}: {e}", file=sys.stderr)
+        if in_multirun() and not isinstance(error, Interrupted):
+            print(f"error: job {HydraConfig.get().job.num}: {error}", file=sys.stderr)
             return failed  # the sweep goes on; SweepSummary reports the job at the end
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
-    except Exception as e:  # a bug, not the user's input: show where it happened
-        record_failure("failed", f"{type(e).__name__}: {e}")
-        if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        traceback.print_exc()
-        return failed  # one job's crash does not stop the sweep
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from gan_cli.checkpoints import check_resumable, flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
+from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer = module = None
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
+    writer_threads = ThreadWriteFailures(run_dir)
     try:
         check_config(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -166,6 +168,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             choices = hydra_cfg.runtime.choices
             print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
                   file=sys.stderr)
+        writer_threads.start()  # from here on, TensorBoard writes its event files from a thread
         logger = build(cfg.logger, "logger")
         callbacks = [
             # the bar's numbers change when the module logs, so redraw it then
@@ -180,20 +183,26 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
+        writer_threads.check()  # TensorBoard's writer thread hit a full disk: the curves are incomplete
         scalars, last_logged_step = final_scalars(trainer)
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
         summary.write(status="completed", steps=steps, **scalars)
     except BaseException as e:
-        error = as_run_error(e, trainer, module, checkpoint, overrides)
+        writer_threads.stop()
+        error = (as_run_error(e, trainer, module, checkpoint, overrides) or writer_threads.failure()
+                 or resource_failure(e, cfg, run_dir))
         fields: dict[str, Any] = {"status": error.status if error else "failed",
                                   "error": str(error or e).splitlines()[0] if str(error or e) else type(e).__name__}
         if module is not None:
             fields["steps"] = module.generator_step
         if trainer is not None:
             fields.update(final_scalars(trainer)[0])
-        summary.write(**fields)
+        try:
+            summary.write(**fields)
+        except WriteFailed:
+            pass  # the disk is full: summary.json keeps saying "running", never "completed"
         if error is not None and error is not e:
             raise error from e
         raise
