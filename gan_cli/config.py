@@ -18,7 +18,7 @@ from gan_cli.errors import GanRunError
 @dataclass(frozen=True)
 class Rule:
     key: str
-    kind: type  # int, float or bool
+    kind: type  # int, float, bool, or str (with choices)
     minimum: float | None = None
     maximum: float | None = None
     min_exclusive: bool = False  # the minimum itself is not allowed
@@ -47,6 +47,8 @@ class Rule:
         return what + (", or null" if self.nullable else "")
 
     def number_ok(self, value: object) -> bool:
+        if self.kind is str:
+            return isinstance(value, str) and (self.choices is None or value in self.choices)
         if self.kind is bool:
             return isinstance(value, bool)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -90,6 +92,7 @@ RULES = (
     Rule("ema_decay", float, 0, 1, max_exclusive=True),
     Rule("compile", bool),
     Rule("channels_last", bool, nullable=True),
+    Rule("progress", str, choices=("auto", "bar", "lines", "none")),
     Rule("lr_schedule.start_factor", float, 0, 1, min_exclusive=True),
     Rule("lr_schedule.end_factor", float, 0, 1),
     Rule("lr_schedule.total_iters", int, 1),

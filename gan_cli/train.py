@@ -21,11 +21,12 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks
-from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint
+from gan_cli.callbacks import GracefulInterrupt, LastCheckpoint
 from gan_cli.checkpoints import check_resumable, flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
+from gan_cli.progress import progress_callback
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
 
@@ -170,9 +171,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                   file=sys.stderr)
         writer_threads.start()  # from here on, TensorBoard writes its event files from a thread
         logger = build(cfg.logger, "logger")
+        progress = progress_callback(str(cfg.get("progress", "auto")), cfg.steps, cfg.log_every)
         callbacks = [
-            # the bar's numbers change when the module logs, so redraw it then
-            GeneratorStepProgressBar(refresh_rate=cfg.log_every),
+            progress,  # the tqdm bar in a terminal, plain lines in a log file
             checkpoint,
             Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures",
                        figures_every_n_steps=cfg.sample_every),
