@@ -68,6 +68,16 @@ def run_job(cfg: DictConfig) -> float:
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         failed = float(cfg.get("objective_if_failed", failed))
+        if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (resume_sweep.py)
+            from hydra.core.hydra_config import HydraConfig
+
+            from gan_cli.resume_sweep import continue_job
+
+            job = HydraConfig.get()
+            earlier = continue_job(cfg, Path(job.runtime.output_dir), str(job.job.num))
+            if earlier is not None:
+                return objective_value(earlier, str(cfg.objective), failed) \
+                    if earlier.get("status") == "completed" else failed
         from gan_cli.quiet import silence_third_party_noise
 
         silence_third_party_noise()

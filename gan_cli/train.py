@@ -27,6 +27,7 @@ from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
 from gan_cli.progress import progress_callback
+from gan_cli.resume_sweep import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
 
@@ -155,7 +156,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     overrides = list(hydra_cfg.overrides.task)
     # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
     summary = RunSummary(run_dir, overrides, enabled=rank_zero_only.rank == 0)
-    summary.write()
+    summary.write(config_digest=config_digest(cfg))  # how a re-run sweep knows this job's config
     trainer = module = None
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
