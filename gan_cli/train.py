@@ -30,6 +30,10 @@ from gan_cli.progress import progress_callback
 from gan_cli.resume_sweep import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
+from gan_cli.trackers import build_loggers, view_commands
+from gan_cli.trackers import close as close_trackers
+from gan_cli.trackers import locations as tracker_locations
+from gan_cli.trackers import publish as publish_to_trackers
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +175,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
                   file=sys.stderr)
         writer_threads.start()  # from here on, TensorBoard writes its event files from a thread
-        logger = build(cfg.logger, "logger")
+        logger = build_loggers(cfg.get("logger"), run_dir)  # TensorBoard, MLflow, W&B: one or several
         progress = progress_callback(str(cfg.get("progress", "auto")), cfg.steps, cfg.log_every)
         callbacks = [
             progress,  # the tqdm bar in a terminal, plain lines in a log file
@@ -190,9 +194,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
-        summary.write(status="completed", steps=steps, **scalars)
+        trackers = tracker_locations(trainer.loggers, cfg.get("logger")) if trainer.is_global_zero else {}
+        summary.write(status="completed", steps=steps, trackers=trackers, **scalars)
+        if trainer.is_global_zero:
+            publish_to_trackers(trainer.loggers, run_dir)  # figures and summary.json as artifacts
     except BaseException as e:
         writer_threads.stop()
+        if trainer is not None:
+            close_trackers(trainer.loggers)
         error = (as_run_error(e, trainer, module, checkpoint, overrides) or writer_threads.failure()
                  or resource_failure(e, cfg, run_dir))
         fields: dict[str, Any] = {"status": error.status if error else "failed",
@@ -211,6 +220,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         has_tensorboard = any(isinstance(lg, pl.loggers.TensorBoardLogger) for lg in trainer.loggers)
         print(f"run folder: {run_dir}" + (f"   view it: tensorboard --logdir {run_dir}" if has_tensorboard else ""))
+        for line in view_commands(summary.data.get("trackers", {})):
+            print(f"view it: {line}")
     return summary.data
 
 
