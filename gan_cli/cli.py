@@ -22,6 +22,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from gan_cli import job_names
+
 
 def config_dir() -> str:
     """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is ../conf."""
@@ -55,6 +57,9 @@ def in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+job_names.register()  # hydra.sweep.subdir names job folders with it (in launcher workers too: they import this module)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

@@ -30,6 +30,7 @@ from gan_cli.progress import progress_callback
 from gan_cli.resume_sweep import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
+from gan_cli.tensorboard_layout import StoryLayout
 from gan_cli.trackers import build_loggers, view_commands
 from gan_cli.trackers import close as close_trackers
 from gan_cli.trackers import locations as tracker_locations
@@ -180,6 +181,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks = [
             progress,  # the tqdm bar in a terminal, plain lines in a log file
             checkpoint,
+            StoryLayout(),  # TensorBoard's CUSTOM SCALARS tab: the comparisons the seed articles make
             Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples, figures_dir=run_dir / "figures",
                        figures_every_n_steps=cfg.sample_every),
             ctrl_c,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import compose_and_train, console_script
+from conftest import compose_and_train, console_script, job_folder
 
 SWEEP_STEPS = ("10", "12", "300", "14")  # job 2 is long enough to be killed after its first checkpoint
 SWEEP = ("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1", "trainer=smoke", "eval_every=0",
@@ -49,12 +49,6 @@ def status(job: Path) -> str | None:
         return json.loads((job / "summary.json").read_text())["status"]
     except (OSError, ValueError, KeyError):
         return None
-
-
-def job_folder(sweep: Path, number: int) -> Path:
-    """The folder of job ``number``, whatever the rest of its name (its overrides)."""
-    (folder,) = [p for p in sweep.iterdir() if p.is_dir() and p.name.split("_", 1)[0] == str(number)]
-    return folder
 
 
 def fingerprint(job: Path) -> dict[str, tuple[int, int]]:

@@ -7,6 +7,7 @@ import math
 
 import yaml
 
+from conftest import job_folder
 from gan_cli.sweep import objective_value
 
 
@@ -26,7 +27,8 @@ def test_optuna_search_runs_three_trials_and_writes_its_results(gan_run, tmp_pat
     assert set(results["best_params"]) == {"optim.generator.lr", "optim.discriminator.lr", "loss.n_critic",
                                            "loss.gp_weight"}
     assert 0 < results["best_value"] < math.inf
-    assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.is_dir()) == ["0", "1", "2"]
+    assert sorted(p.name.partition("_")[0] for p in (tmp_path / "search").iterdir() if p.is_dir()) == ["0", "1", "2"]
+    assert (tmp_path / "search" / "optuna.db").is_file()  # the study, kept in the sweep folder
 
 
 def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
@@ -34,8 +36,8 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
                      "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "sweep: 2 jobs, 2 completed" in result.stdout
-    for job in ("0", "1"):
-        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    for job in (0, 1):
+        assert (job_folder(tmp_path / "sweep", job) / "checkpoints" / "last.ckpt").is_file()
 
 
 def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_path):
@@ -43,8 +45,8 @@ def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_pa
     result = gan_run("-m", "hydra/launcher=submitit_local", "loss=gan,wgan", "trainer=smoke", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "sweep: 2 jobs, 2 completed" in result.stdout
-    for job in ("0", "1"):
-        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    for job in (0, 1):
+        assert (job_folder(tmp_path / "sweep", job) / "checkpoints" / "last.ckpt").is_file()
     assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2
 
 
