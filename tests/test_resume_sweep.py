@@ -19,7 +19,7 @@ import torch
 
 from conftest import compose_and_train, console_script, job_folder
 
-SWEEP_STEPS = ("10", "12", "300", "14")  # job 2 is long enough to be killed after its first checkpoint
+SWEEP_STEPS = ("10", "12", "150", "14")  # job 2 is long enough to be killed after its first checkpoint
 SWEEP = ("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=1", "trainer=smoke", "eval_every=0",
          "checkpoint_every=5", f"steps={','.join(SWEEP_STEPS)}", "hydra.sweep.dir=sweep")
 
@@ -88,7 +88,7 @@ def test_a_killed_joblib_sweep_continues_without_retraining_and_resumes_exactly(
     for name in expected:
         torch.testing.assert_close(weights[name], expected[name], atol=1e-6, rtol=0)
     summary = json.loads((resumed / "summary.json").read_text())
-    assert summary["steps"] == reference["steps"] == 300
+    assert summary["steps"] == reference["steps"] == 150
     for tag, value in reference["final"].items():
         assert summary["final"][tag] == pytest.approx(value, abs=1e-6), tag
 
@@ -127,7 +127,7 @@ def test_a_diverged_job_is_kept_unless_rerun_asks_and_a_changed_config_is_refuse
 
 def test_a_killed_optuna_study_continues_from_its_sqlite_file_with_its_finished_trials(gan_run, tmp_path):
     optuna = pytest.importorskip("optuna")
-    args = ("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "trainer=smoke",
+    args = ("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "trainer=smoke", "eval_every=0",
             "hydra.sweep.dir=search")
     search = tmp_path / "search"
 
@@ -149,10 +149,10 @@ def test_a_killed_optuna_study_continues_from_its_sqlite_file_with_its_finished_
 
     result = gan_run(*args)  # the same command again
     assert result.returncode == 0, result.stderr
-    assert f"{len(earlier)} of n_trials=4 trials finished earlier" in result.stdout
+    assert f"{len(earlier)} of n_trials=3 trials finished earlier" in result.stdout
     trials = optuna.load_study(study_name="gan-run", storage=storage).trials
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(complete) == 4
+    assert len(complete) == 3
     assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     for number, (params, value) in earlier.items():  # kept as they were
         assert (trials[number].params, trials[number].value) == (params, value)
