@@ -203,7 +203,7 @@ def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(ga
         ckpt = load_ckpt(job_folder(tmp_path / "sweep", job) / "checkpoints" / "last.ckpt")
         assert ckpt["gan_run"]["generator_step"] == 4
         assert any(k.startswith("generator_ema.module.") for k in ckpt["state_dict"])
-        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+        summary = json.loads((job_folder(tmp_path / "sweep", job) / "summary.json").read_text())
         assert summary["status"] == "completed" and summary["steps"] == 4
 
 
