@@ -97,7 +97,7 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
     assert result.returncode == 0, result.stderr
     median, probe = {}, {}
     for job, loss in ((0, "gan_minimax"), (1, "gan"), (2, "wgan")):
-        series = scalars(tmp_path / "sweep" / str(job))
+        series = scalars(job_folder(tmp_path / "sweep", job))
         # G's gradient measured while D trains against the fixed initial G (x-axis: D updates)
         probe[loss] = [v for _, v in series["pretrain/grad_norm_generator"]]
         assert [s for s, _ in series["pretrain/grad_norm_generator"]] == list(range(0, 2001, 20))
