@@ -24,11 +24,37 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         cause = e.__cause__
         if isinstance(cause, GanRunError):  # already one line naming the key (e.g. gan_cli.images' file checks)
             raise cause from None
-        if isinstance(cause, ValueError):  # our constructors' messages already name the key
+        ours = str(node.get("_target_", "") if hasattr(node, "get") else "").startswith("gan_cli.")
+        if isinstance(cause, ValueError) and ours:  # our constructors' messages already name the key
             raise GanRunError(str(cause)) from e
         if isinstance(cause, TypeError):  # e.g. an unexpected keyword from a +key override
             raise GanRunError(f"{key}: {cause}") from e
+        if cause is not None:  # a library's own check (Lightning's Trainer): name the key its message is about
+            raise GanRunError(f"{mentioned_key(node, key, str(cause))}: {str(cause).strip().splitlines()[0]}") from e
         raise GanRunError(f"{key}: {str(e).splitlines()[-1] if str(e) else e}") from e
+
+
+def mentioned_key(node: Any, key: str, message: str) -> str:
+    """``key.name=value`` for the first setting of ``node`` that ``message`` names
+    (Lightning writes ``Trainer(devices=0)`` or ``Precision 'x'``) or whose value it quotes, else ``key``."""
+    import re
+
+    try:
+        items = dict(node).items() if hasattr(node, "items") else ()
+    except Exception:
+        return key
+    names = {str(name): value for name, value in items if not str(name).startswith("_")}
+    for pattern in (r"(?<![\w.]){}\s*=", r"(?<![\w.]){}\b"):  # `devices=0` before a mere mention
+        found = [(m.start(), name) for name in names
+                 for m in [re.search(pattern.format(re.escape(name)), message, re.IGNORECASE)] if m]
+        if found:
+            name = min(found)[1]
+            return f"{key}.{name}={names[name]}"
+    # no name given (``Timer(duration='forever')`` for max_time): a quoted value names its key
+    for name, value in names.items():
+        if isinstance(value, str) and value and (f"'{value}'" in message or f'"{value}"' in message):
+            return f"{key}.{name}={value}"
+    return key
 
 
 IMAGE_DATASETS = "dataset=shapes, mnist, cifar10 or image_folder"

@@ -3,6 +3,7 @@ Ctrl-C that stops at a generator-step boundary, and the thread count kept at the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan_cli.guards import check_parameters_finite
+from gan_cli.resources import WriteFailed, is_disk_error
 
 
 class GeneratorStepProgressBar(TQDMProgressBar):
@@ -108,12 +110,19 @@ class LastCheckpoint(Callback):
             return
         check_parameters_finite(step, pl_module, "model")
         tmp = self.dirpath / f".last.ckpt.tmp-{os.getpid()}"
-        # weights_only=False: optimizer states are needed to resume. Collective under DDP; rank 0 writes.
-        trainer.save_checkpoint(tmp, weights_only=False)
-        if trainer.is_global_zero:
-            with open(tmp, "rb") as f:  # on disk before the rename, so a crash cannot leave an empty file
-                os.fsync(f.fileno())
-            os.replace(tmp, self.last_path)
+        try:
+            # weights_only=False: optimizer states are needed to resume. Collective under DDP; rank 0 writes.
+            trainer.save_checkpoint(tmp, weights_only=False)
+            if trainer.is_global_zero:
+                with open(tmp, "rb") as f:  # on disk before the rename, so a crash cannot leave an empty file
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.last_path)
+        except BaseException as e:  # a full disk: the previous last.ckpt stays whole, the partial copy goes
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            if is_disk_error(e):
+                raise WriteFailed(self.last_path, e, self.dirpath) from e
+            raise
         self.saved_at = step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

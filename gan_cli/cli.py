@@ -22,6 +22,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from gan_cli import job_names
+
 
 def config_dir() -> str:
     """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is ../conf."""
@@ -42,7 +44,12 @@ def record_failure(status: str, message: str) -> None:
     summary = RunSummary(Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
     if summary.path.is_file():  # train() got far enough to write its own
         return
-    summary.write(status=status, error=message)
+    from gan_cli.errors import GanRunError
+
+    try:
+        summary.write(status=status, error=message)
+    except GanRunError:  # the disk is full: the run folder has no summary, so it never looks complete
+        pass
 
 
 def in_multirun() -> bool:
@@ -50,6 +57,9 @@ def in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+job_names.register()  # hydra.sweep.subdir names job folders with it (in launcher workers too: they import this module)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
@@ -63,6 +73,16 @@ def run_job(cfg: DictConfig) -> float:
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         failed = float(cfg.get("objective_if_failed", failed))
+        if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (resume_sweep.py)
+            from hydra.core.hydra_config import HydraConfig
+
+            from gan_cli.resume_sweep import continue_job
+
+            job = HydraConfig.get()
+            earlier = continue_job(cfg, Path(job.runtime.output_dir), str(job.job.num))
+            if earlier is not None:
+                return objective_value(earlier, str(cfg.objective), failed) \
+                    if earlier.get("status") == "completed" else failed
         from gan_cli import threads
 
         threads.start(cfg)  # before torch loads: OpenMP reads its variables once
@@ -75,23 +95,27 @@ def run_job(cfg: DictConfig) -> float:
             return objective_value(train(cfg), str(cfg.objective), failed)
         finally:
             threads.stop()
-    except GanRunError as e:
-        record_failure(e.status, str(e))
+    except Exception as e:
+        from hydra.core.hydra_config import HydraConfig
+
+        from gan_cli.resources import resource_failure
+
+        # a full disk or memory outside train() (its first summary.json, Hydra's own files)
+        error = e if isinstance(e, GanRunError) else resource_failure(e, cfg, HydraConfig.get().runtime.output_dir)
+        if error is None:  # a bug, not the user's input: show where it happened
+            record_failure("failed", f"{type(e).__name__}: {e}")
+            if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            traceback.print_exc()
+            return failed  # one job's crash does not stop the sweep
+        record_failure(error.status, str(error))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        if in_multirun() and not isinstance(e, Interrupted):
-            from hydra.core.hydra_config import HydraConfig
-
-            print(f"error: job {HydraConfig.get().job.num}: {e}", file=sys.stderr)
+        if in_multirun() and not isinstance(error, Interrupted):
+            print(f"error: job {HydraConfig.get().job.num}: {error}", file=sys.stderr)
             return failed  # the sweep goes on; SweepSummary reports the job at the end
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
-    except Exception as e:  # a bug, not the user's input: show where it happened
-        record_failure("failed", f"{type(e).__name__}: {e}")
-        if not in_multirun() or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        traceback.print_exc()
-        return failed  # one job's crash does not stop the sweep
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
 
 
 def main() -> None:

@@ -106,6 +106,8 @@ RULES = (
     Rule("ema_decay", float, 0, 1, max_exclusive=True),
     Rule("compile", bool),
     Rule("channels_last", bool, nullable=True),
+    Rule("progress", str, choices=("auto", "bar", "lines", "none")),
+    Rule("rerun", str, choices=("none", "failed", "all")),
     Rule("lr_schedule.start_factor", float, 0, 1, min_exclusive=True),
     Rule("lr_schedule.end_factor", float, 0, 1),
     Rule("lr_schedule.total_iters", int, 1),

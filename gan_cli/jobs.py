@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
+from gan_cli.job_names import job_label
 
 SUMMARY_FILE = "summary.json"
 HYDRA_DIR = ".hydra"
@@ -27,7 +28,7 @@ BEST_PREFIX = "best "
 class Job:
     """One job of a sweep (or one run), as far as its folder tells."""
 
-    name: str  # the folder name: the job number in a sweep, the timestamp of a single run
+    name: str  # the job number in a sweep (job_names.job_label), the folder name (timestamp) of a single run
     folder: Path
     status: str
     overrides: list[str] | None  # None when neither summary.json nor .hydra/overrides.yaml has them
@@ -90,18 +91,19 @@ def no_jobs_message(folder: Path, subfolders: list[Path]) -> str:
 def read_job(folder: Path) -> Job:
     """One job from its folder; a missing or unreadable summary.json still gives a Job."""
     summary_path = folder / SUMMARY_FILE
+    name = job_label(folder.name)  # a sweep job by its number: its folder name adds its overrides
     if not summary_path.is_file():
-        return Job(folder.name, folder, NO_SUMMARY, read_overrides_yaml(folder))
+        return Job(name, folder, NO_SUMMARY, read_overrides_yaml(folder))
     try:
         summary = json.loads(summary_path.read_text())
         if not isinstance(summary, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return Job(folder.name, folder, UNREADABLE_SUMMARY, read_overrides_yaml(folder),
+        return Job(name, folder, UNREADABLE_SUMMARY, read_overrides_yaml(folder),
                    error=f"{SUMMARY_FILE}: {e}")
     overrides = summary.get("overrides")
     return Job(
-        name=folder.name,
+        name=name,
         folder=folder,
         status=str(summary.get("status", "unknown")),
         overrides=[str(o) for o in overrides] if isinstance(overrides, list) else read_overrides_yaml(folder),

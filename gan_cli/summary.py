@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -28,5 +29,12 @@ class RunSummary:
         # CPU seconds of this process, all its threads together (not DDP's spawned workers)
         self.data["cpu_time_s"] = round(time.process_time() - self.cpu_start, 3)
         tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, self.path)
+        try:
+            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+            os.replace(tmp, self.path)
+        except OSError as e:  # a full disk: keep the previous summary.json, leave no .tmp behind
+            from gan_cli.resources import WriteFailed
+
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise WriteFailed(self.path, e, self.path.parent) from e

@@ -22,13 +22,21 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks, build_loss
-from gan_cli.callbacks import GeneratorStepProgressBar, GracefulInterrupt, LastCheckpoint, ThreadShare
+from gan_cli.callbacks import GracefulInterrupt, LastCheckpoint, ThreadShare
 from gan_cli.checkpoints import check_resumable
 from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
 from gan_cli.module import GANModule
+from gan_cli.progress import progress_callback
+from gan_cli.resume_sweep import config_digest
+from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.summary import RunSummary
+from gan_cli.tensorboard_layout import StoryLayout
+from gan_cli.trackers import build_loggers, view_commands
+from gan_cli.trackers import close as close_trackers
+from gan_cli.trackers import locations as tracker_locations
+from gan_cli.trackers import publish as publish_to_trackers
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +177,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     overrides = list(hydra_cfg.overrides.task)
     # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
     summary = RunSummary(run_dir, overrides, enabled=rank_zero_only.rank == 0)
-    # what the thread policy (gan_cli/threads.py) gave this job, for reading its timings
-    summary.write(threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")})
+    # how a re-run sweep knows this job's config, and what the thread policy (gan_cli/threads.py)
+    # gave this job, for reading its timings
+    summary.write(config_digest=config_digest(cfg),
+                  threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")})
     trainer = module = None
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
+    writer_threads = ThreadWriteFailures(run_dir)
     try:
         check_environment(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -183,16 +194,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             choices = hydra_cfg.runtime.choices
             print("warning: " + WGAN_MOMENTUM_ADVICE.format(loss=choices.get("loss"), optim=choices.get("optim")),
                   file=sys.stderr)
-        logger = build(cfg.logger, "logger")
+        writer_threads.start()  # from here on, TensorBoard writes its event files from a thread
+        logger = build_loggers(cfg.get("logger"), run_dir)  # TensorBoard, MLflow, W&B: one or several
+        progress = progress_callback(str(cfg.get("progress", "auto")), cfg.steps, cfg.log_every)
         from gan_cli.image_evaluation import build_image_evaluator
 
         evaluation = Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples,
                                 figures_dir=run_dir / "figures", figures_every_n_steps=cfg.sample_every,
                                 image_evaluator=build_image_evaluator(cfg, module.dataset))
         callbacks = [
-            # the bar's numbers change when the module logs, so redraw it then
-            GeneratorStepProgressBar(refresh_rate=cfg.log_every),
+            progress,  # the tqdm bar in a terminal, plain lines in a log file
             checkpoint,
+            StoryLayout(),  # TensorBoard's CUSTOM SCALARS tab: the comparisons the seed articles make
             evaluation,
             ctrl_c,
             ThreadShare(),
@@ -202,15 +215,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
+        writer_threads.check()  # TensorBoard's writer thread hit a full disk: the curves are incomplete
         scalars, last_logged_step = final_scalars(trainer)
         steps = max(last_logged_step or 0, module.generator_step)
         if ctrl_c.requested:
             raise Interrupted("SIGINT", steps, resume_command(overrides, checkpoint.last_path))
+        trackers = tracker_locations(trainer.loggers, cfg.get("logger")) if trainer.is_global_zero else {}
         summary.data["threads"]["intra_op_at_end"] = torch.get_num_threads()  # threads=auto follows other jobs
-        summary.write(status="completed", steps=steps, peak_memory_mib=peak_memory_mib(),
+        summary.write(status="completed", steps=steps, trackers=trackers, peak_memory_mib=peak_memory_mib(),
                       eval_provenance=evaluation.provenance, **scalars)
+        if trainer.is_global_zero:
+            publish_to_trackers(trainer.loggers, run_dir)  # figures and summary.json as artifacts
     except BaseException as e:
-        error = as_run_error(e, trainer, module, checkpoint, overrides)
+        writer_threads.stop()
+        if trainer is not None:
+            close_trackers(trainer.loggers)
+        error = (as_run_error(e, trainer, module, checkpoint, overrides) or writer_threads.failure()
+                 or resource_failure(e, cfg, run_dir))
         fields: dict[str, Any] = {"status": error.status if error else "failed",
                                   "error": str(error or e).splitlines()[0] if str(error or e) else type(e).__name__}
         if module is not None:
@@ -218,13 +239,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             fields["peak_memory_mib"] = peak_memory_mib()
         if trainer is not None:
             fields.update(final_scalars(trainer)[0])
-        summary.write(**fields)
+        try:
+            summary.write(**fields)
+        except WriteFailed:
+            pass  # the disk is full: summary.json keeps saying "running", never "completed"
         if error is not None and error is not e:
             raise error from e
         raise
     if trainer.is_global_zero:
         has_tensorboard = any(isinstance(lg, pl.loggers.TensorBoardLogger) for lg in trainer.loggers)
         print(f"run folder: {run_dir}" + (f"   view it: tensorboard --logdir {run_dir}" if has_tensorboard else ""))
+        for line in view_commands(summary.data.get("trackers", {})):
+            print(f"view it: {line}")
     return summary.data
 
 

@@ -71,6 +71,12 @@ def gan_run_process(tmp_path):
     return _run
 
 
+def job_folder(sweep: Path, number: int) -> Path:
+    """The folder of job ``number`` of a sweep: ``<number>_<its overrides>`` (gan_cli/job_names.py)."""
+    (folder,) = [p for p in sweep.iterdir() if p.is_dir() and p.name.partition("_")[0] == str(number)]
+    return folder
+
+
 def compose_config(run_dir: Path, overrides: list[str]):
     """The job config gan-run composes from conf/ with ``overrides``, with Hydra's runtime
     set up as in a gan-run job whose run folder is ``run_dir``."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import images, run_cli, scalars
+from conftest import images, job_folder, run_cli, scalars
 from gan_cli.sample import load_generator
 from gan_cli.sample import main as sample_main
 
@@ -104,7 +104,8 @@ def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, 
     sweeps = list((tmp_path / "outputs" / "multiruns").iterdir())
     assert len(sweeps) == 1
     jobs = sorted(p for p in sweeps[0].iterdir() if p.is_dir())
-    assert [p.name for p in jobs] == ["0", "1", "2", "3", "4", "5"]
+    assert [p.name.partition("_")[0] for p in jobs] == ["0", "1", "2", "3", "4", "5"]
+    assert jobs[5].name == "5_loss=wgan,optim=adam,steps=3,trainer=smoke"  # named by its overrides
     seen = set()
     for job in jobs:
         summary = json.loads((job / "summary.json").read_text())
@@ -199,12 +200,12 @@ def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(ga
                              "model.hidden=[16]", "batch_size=32", "ema_decay=0.5", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "sweep: 2 jobs, 2 completed" in result.stdout
-    for job in ("0", "1"):
-        assert sorted(p.name for p in (tmp_path / "sweep" / job / "checkpoints").iterdir()) == ["last.ckpt"]
-        ckpt = load_ckpt(tmp_path / "sweep" / job / "checkpoints" / "last.ckpt")
+    for job in (0, 1):
+        assert sorted(p.name for p in (job_folder(tmp_path / "sweep", job) / "checkpoints").iterdir()) == ["last.ckpt"]
+        ckpt = load_ckpt(job_folder(tmp_path / "sweep", job) / "checkpoints" / "last.ckpt")
         assert ckpt["gan_run"]["generator_step"] == 4
         assert any(k.startswith("generator_ema.module.") for k in ckpt["state_dict"])
-        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+        summary = json.loads((job_folder(tmp_path / "sweep", job) / "summary.json").read_text())
         assert summary["status"] == "completed" and summary["steps"] == 4
 
 

@@ -16,7 +16,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import console_script, run_cli, run_gan_run_in_process
+from conftest import console_script, job_folder, run_cli, run_gan_run_in_process
 
 SMOKE = ("trainer=smoke",)
 
@@ -311,9 +311,10 @@ def test_a_failing_job_does_not_stop_the_sweep(gan_run, tmp_path):
     assert "error: job 1: optim.lr=-1" in result.stderr and "error: job 2: diverged" in result.stderr
     assert "not completed: 1 (failed), 2 (diverged)" in result.stderr
     assert "gan-report sweep" in result.stdout
-    statuses = [json.loads((tmp_path / "sweep" / str(i) / "summary.json").read_text())["status"] for i in range(4)]
+    statuses = [json.loads((job_folder(tmp_path / "sweep", i) / "summary.json").read_text())["status"]
+                for i in range(4)]
     assert statuses == ["completed", "failed", "diverged", "completed"]
-    assert (tmp_path / "sweep" / "3" / "checkpoints" / "last.ckpt").is_file()
+    assert (job_folder(tmp_path / "sweep", 3) / "checkpoints" / "last.ckpt").is_file()
 
     report = run_cli("gan-report", "sweep", cwd=tmp_path)
     assert report.returncode == 0, report.stderr

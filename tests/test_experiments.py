@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import scalars
+from conftest import job_folder, scalars
 
 EXPERIMENTS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "experiment").glob("*.yaml"))
 
@@ -30,12 +30,13 @@ def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path)
     result = gan_run("-m", "experiment=mode_collapse", "trainer=smoke", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     for job in (0, 1):  # trainer=smoke wins over the preset's 20,000 steps
-        summary = json.loads((tmp_path / "sweep" / str(job) / "summary.json").read_text())
+        summary = json.loads((job_folder(tmp_path / "sweep", job) / "summary.json").read_text())
         assert summary["status"] == "completed" and summary["steps"] == 10
-    overrides = [json.loads((tmp_path / "sweep" / str(i) / "summary.json").read_text())["overrides"] for i in (0, 1)]
+    overrides = [json.loads((job_folder(tmp_path / "sweep", i) / "summary.json").read_text())["overrides"]
+                 for i in (0, 1)]
     assert ["loss=gan" in o for o in overrides] == [True, False]
     assert "loss=wgan_gp" in overrides[1]
-    config = (tmp_path / "sweep" / "0" / ".hydra" / "config.yaml").read_text()
+    config = (job_folder(tmp_path / "sweep", 0) / ".hydra" / "config.yaml").read_text()
     assert "gan_cli.data.grid" in config
 
 
@@ -95,7 +96,7 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
     assert result.returncode == 0, result.stderr
     median, probe = {}, {}
     for job, loss in ((0, "gan_minimax"), (1, "gan"), (2, "wgan")):
-        series = scalars(tmp_path / "sweep" / str(job))
+        series = scalars(job_folder(tmp_path / "sweep", job))
         # G's gradient measured while D trains against the fixed initial G (x-axis: D updates)
         probe[loss] = [v for _, v in series["pretrain/grad_norm_generator"]]
         assert [s for s, _ in series["pretrain/grad_norm_generator"]] == list(range(0, 2001, 20))

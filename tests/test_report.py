@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import job_folder, run_cli
 from gan_cli import report
 from gan_cli.report import main
 
@@ -225,7 +225,7 @@ def test_report_of_a_real_sweep_with_one_failed_job(tmp_path):
         float(completed[name])  # a number, not a blank
     assert failed["status"] == "failed"
     # the message is whatever gan-run wrote (its wording is gan-run's business); it names the value
-    written = json.loads((sweeps[0] / "1" / "summary.json").read_text())["error"]
+    written = json.loads((job_folder(sweeps[0], 1) / "summary.json").read_text())["error"]
     assert failed["error"] == written and "lr" in written
     assert failed["eval/modes"] == ""
 

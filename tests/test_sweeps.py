@@ -8,6 +8,7 @@ import math
 
 import yaml
 
+from conftest import job_folder
 from gan_cli import threads
 from gan_cli.sweep import objective_value
 
@@ -28,7 +29,8 @@ def test_optuna_search_runs_three_trials_and_writes_its_results(gan_run, tmp_pat
     assert set(results["best_params"]) == {"optim.generator.lr", "optim.discriminator.lr", "loss.n_critic",
                                            "loss.gp_weight"}
     assert 0 < results["best_value"] < math.inf
-    assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.is_dir()) == ["0", "1", "2"]
+    assert sorted(p.name.partition("_")[0] for p in (tmp_path / "search").iterdir() if p.is_dir()) == ["0", "1", "2"]
+    assert (tmp_path / "search" / "optuna.db").is_file()  # the study, kept in the sweep folder
 
 
 def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
@@ -37,11 +39,13 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "sweep: 2 jobs, 2 completed" in result.stdout
     cores = threads.usable_cores()
-    for job in ("0", "1"):
-        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    for job in (0, 1):
+        folder = job_folder(tmp_path / "sweep", job)
+        assert (folder / "checkpoints" / "last.ckpt").is_file()
         # two jobs at once: each takes half the cores, and its idle threads sleep
-        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
-        assert summary["threads"] == {"intra_op": max(1, cores // 2), "omp_wait_policy": "PASSIVE"}
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["threads"]["intra_op"] == max(1, cores // 2)
+        assert summary["threads"]["omp_wait_policy"] == "PASSIVE"
 
 
 def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_path):
@@ -49,8 +53,8 @@ def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_pa
     result = gan_run("-m", "hydra/launcher=submitit_local", "loss=gan,wgan", "trainer=smoke", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
     assert "sweep: 2 jobs, 2 completed" in result.stdout
-    for job in ("0", "1"):
-        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    for job in (0, 1):
+        assert (job_folder(tmp_path / "sweep", job) / "checkpoints" / "last.ckpt").is_file()
     assert len(list((tmp_path / "sweep" / ".submitit").glob("*/*_result.pkl"))) == 2
 
 
