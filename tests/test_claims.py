@@ -59,7 +59,7 @@ def test_eval_estimate_is_the_critic_on_the_evaluation_samples():
     critic = torch.nn.Linear(1, 1)
     real, fake = torch.randn(100, 1), torch.randn(100, 1) + 2
     module = SimpleNamespace(discriminator=critic, loss=WassersteinLoss(), device=torch.device("cpu"),
-                             dataset=object())
+                             dataset=object(), batch_size=50)
     metrics = Evaluation(every_n_steps=1).metrics(module, real, fake)
     expected = (critic(real).mean() - critic(fake).mean()).item()
     assert metrics["eval/wasserstein_estimate"] == pytest.approx(expected, rel=1e-5)

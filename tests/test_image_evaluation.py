@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import job_folder
 from gan_cli import report
 
 FEATURE_TAGS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/precision", "eval/recall", "eval/density",
@@ -171,11 +172,12 @@ def test_mlp_generator_images_sweeps_gan_and_wgan_with_grids_and_classifier_fid(
     result = gan_run("-m", "experiment=mlp_generator_images", "trainer=smoke", "steps=2", "eval_samples=64",
                      "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
-    for job, loss in (("0", "gan"), ("1", "wgan")):
-        summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
+    for job, loss in ((0, "gan"), (1, "wgan")):
+        folder = job_folder(tmp_path / "sweep", job)
+        summary = json.loads((folder / "summary.json").read_text())
         assert f"loss={loss}" in summary["overrides"] and "eval/fid" in summary["final"]
         assert summary["eval_provenance"]["extractor"] == "classifier"
-        assert list((tmp_path / "sweep" / job / "figures").glob("step_*.png"))  # the sample grids
+        assert list((folder / "figures").glob("step_*.png"))  # the sample grids
 
 
 def test_every_labelled_image_dataset_exposes_its_classes(tmp_path):

@@ -28,4 +28,4 @@ def test_the_bar_stays_in_a_terminal_and_lines_can_be_forced_or_silenced(gan_run
     assert not progress_callback("none", 5000, 50, is_terminal=True).is_enabled
     assert (duration(7), duration(115), duration(7380)) == ("7s", "1m55s", "2h03m")
     result = gan_run("trainer=smoke", "progress=sometimes", "hydra.run.dir=run2")
-    assert result.returncode == 2 and "progress='sometimes' is not accepted; accepted: one of auto, bar" in result.stderr
+    assert result.returncode == 2 and "progress='sometimes' is not accepted; accepted: auto, bar, lines, none" in result.stderr
