@@ -23,8 +23,8 @@ run: install          ## the default job: non-saturating GAN on the 8-Gaussian r
 smoke: install        ## seconds on a CPU
 	$(BIN)/gan-run trainer=smoke
 
-test: install         ## the whole suite (what CI runs)
-	$(BIN)/python -m pytest -q
+test: install         ## the whole suite (what CI runs), in two processes
+	$(BIN)/python -m pytest -q -n 2
 
 bench: install        ## start-up, the loop vs plain torch, throughput (MLP, DCGAN 64x64), two jobs sharing the cores
 	$(BIN)/python bench/startup.py $(STARTUP_ARGS)

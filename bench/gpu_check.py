@@ -12,7 +12,9 @@ one still runs:
   3. ddp       trainer=ddp with trainer.devices=1 (trainer=ddp_cpu on the CPU): one run, then a
                two-job multirun
   4. memory    a DCGAN 64 × 64 run (batch 64, 2,048 shapes); its summary.json's
-               peak_memory_mib (torch.cuda.max_memory_allocated on a GPU, peak RSS on the CPU)
+               peak_memory_mib (torch.cuda.max_memory_allocated on a GPU, peak RSS on the CPU):
+               training and the final sample grid, without the FID feature classifier
+               (eval.features=none), whose training is not what this stage measures
 
 Everything is written to one JSON file (``--out``), rewritten after every stage so that a run
 stopped by a time limit still leaves what it measured. Exit status 0 only if every stage passed.
@@ -194,7 +196,7 @@ def stage_memory(check: Check) -> dict[str, Any]:
     steps = check.size.dcgan_steps
     check.run([*GAN_RUN, *check.trainer(), "model=dcgan", "dataset=shapes", "dataset.resolution=64",
                f"dataset.num_images={check.size.dcgan_images}", "batch_size=64", f"steps={steps}", "eval_every=0", "eval_samples=256",
-               "checkpoint_every=0", f"hydra.run.dir={run}"])
+               "checkpoint_every=0", "eval.features=none", f"hydra.run.dir={run}"])
     summary = json.loads((run / "summary.json").read_text())
     return {"steps": summary.get("steps"), "wall_time_s": summary.get("wall_time_s"),
             "peak_memory_mib": summary.get("peak_memory_mib")}

@@ -42,9 +42,10 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
     for job in (0, 1):
         folder = job_folder(tmp_path / "sweep", job)
         assert (folder / "checkpoints" / "last.ckpt").is_file()
-        # two jobs at once: each takes half the cores, and its idle threads sleep
+        # two jobs at once: each takes at most half the cores (less if other gan-run jobs train
+        # beside the sweep, as under pytest -n), and its idle threads sleep
         summary = json.loads((folder / "summary.json").read_text())
-        assert summary["threads"]["intra_op"] == max(1, cores // 2)
+        assert 1 <= summary["threads"]["intra_op"] <= max(1, cores // 2)
         assert summary["threads"]["omp_wait_policy"] == "PASSIVE"
 
 

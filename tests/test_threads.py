@@ -75,7 +75,8 @@ def test_policy_is_set_before_torch_loads_and_torch_gets_the_count(tmp_path):
     code = ("import os, sys; from omegaconf import OmegaConf; from gan_cli import threads; "
             "assert 'torch' not in sys.modules; n = threads.start(OmegaConf.create({'threads': 'auto'})); "
             "import torch; print(n, torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
-    env = {"PATH": "/usr/bin:/bin", threads.PARALLEL_JOBS_ENV: "2"}
+    # its own temporary folder: no gan-run job running elsewhere counts against its cores
+    env = {"PATH": "/usr/bin:/bin", threads.PARALLEL_JOBS_ENV: "2", "TMPDIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     expected = max(1, threads.usable_cores() // 2)
     assert out.stdout.split() == [str(expected), str(expected), "PASSIVE"]
