@@ -1,17 +1,18 @@
 """How many threads a job's torch uses, and how idle threads wait: the thread policy.
 
-torch's CPU build runs its intra-op thread pool on GNU OpenMP, whose idle threads spin for a
-while before they sleep. A job alone on a machine loses nothing by it; two jobs sharing the
-cores spin on the cores the other one needs, and each runs several times slower while burning
-the CPU it waits on (docs/performance.md has the measurements). So every gan-run job:
+torch's CPU build runs its intra-op thread pool on GNU OpenMP, whose idle threads spin for
+about 3 ms before they sleep. A job alone on a machine gains by it; two jobs sharing the cores
+spin on the cores the other one needs, and each runs several times slower while burning the
+CPU it waits on (docs/performance.md has the measurements). So every gan-run job:
 
-- lets idle OpenMP threads sleep (``OMP_WAIT_POLICY=PASSIVE``), unless the user exported
-  ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` themselves;
-- uses ``threads`` intra-op threads; ``threads=auto`` gives each job that runs at once its share
-  of the cores this process may use: ``cores // jobs``, where jobs counts the launcher's parallel
-  jobs (``hydra/launcher=joblib``'s ``n_jobs``), the processes of a CPU DDP run, and the
-  siblings a parent script declared with ``job_environment``. An ``OMP_NUM_THREADS`` the user
-  exported is kept under ``auto``.
+- lets idle OpenMP threads sleep after a short spin (``SLEEPING_WAIT``), unless the user
+  exported ``OMP_WAIT_POLICY``, ``GOMP_SPINCOUNT`` or ``KMP_BLOCKTIME`` themselves;
+- uses ``threads`` intra-op threads; ``threads=auto`` gives each job its share of the cores
+  this process may use, ``cores // jobs``, where jobs counts the gan-run jobs training on those
+  cores now (``RunningJobs``, asked again every Lightning batch), and at the start also the
+  launcher's parallel jobs (``hydra/launcher=joblib``'s ``n_jobs``), the processes of a CPU
+  DDP run and the siblings a parent script declared with ``job_environment``. An
+  ``OMP_NUM_THREADS`` the user exported is kept under ``auto``.
 
 The environment is set before torch is imported (OpenMP reads it once, when the library
 loads), which is why ``start`` is the one place that imports torch on the way to training.
@@ -33,7 +34,11 @@ PARALLEL_JOBS_ENV = "GAN_RUN_PARALLEL_JOBS"
 #: the OpenMP variables gan-run set itself, so that a later job in the same process (a
 #: sequential sweep, a reused joblib worker) does not take them for the user's own
 SET_BY_GAN_RUN_ENV = "GAN_RUN_SET_OMP"
-USER_WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+USER_WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+#: idle threads sleep after a short spin: GNU OpenMP (torch's Linux wheels) spins GOMP_SPINCOUNT
+#: rounds, a tenth of its default (docs/performance.md: passive waiting at once made a lone
+#: 2-thread job 2.3 times slower); LLVM's OpenMP (macOS) reads only the passive policy
+SLEEPING_WAIT = {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "30000"}
 
 
 def usable_cores() -> int:
@@ -96,7 +101,7 @@ def policy_environment(threads: int | None, environ: Mapping[str, str]) -> dict[
     ours = _set_by_us(environ)
     updates: dict[str, str] = {}
     if not any(name in environ and name not in ours for name in USER_WAIT_VARIABLES):
-        updates["OMP_WAIT_POLICY"] = "PASSIVE"
+        updates.update(SLEEPING_WAIT)
     if threads is not None and ("OMP_NUM_THREADS" not in environ or "OMP_NUM_THREADS" in ours):
         updates["OMP_NUM_THREADS"] = str(threads)
     if updates:

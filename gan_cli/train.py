@@ -180,7 +180,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # how a re-run sweep knows this job's config, and what the thread policy (gan_cli/threads.py)
     # gave this job, for reading its timings
     summary.write(config_digest=config_digest(cfg),
-                  threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")})
+                  threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                           "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")})
     trainer = module = None
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()

@@ -56,13 +56,14 @@ def test_thread_count_takes_the_share_an_explicit_value_or_the_users_own_variabl
 
 def test_policy_environment_sleeps_idle_threads_unless_the_user_chose_a_wait_policy():
     assert threads.policy_environment(2, {}) == {
-        "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "2", threads.SET_BY_GAN_RUN_ENV: "OMP_NUM_THREADS,OMP_WAIT_POLICY"}
-    for user in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}):
-        assert "OMP_WAIT_POLICY" not in threads.policy_environment(2, user)
+        "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "30000", "OMP_NUM_THREADS": "2",
+        threads.SET_BY_GAN_RUN_ENV: "GOMP_SPINCOUNT,OMP_NUM_THREADS,OMP_WAIT_POLICY"}
+    for user in ({"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "300000"}, {"KMP_BLOCKTIME": "0"}):
+        assert not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(threads.policy_environment(2, user))
     assert "OMP_NUM_THREADS" not in threads.policy_environment(2, {"OMP_NUM_THREADS": "1"})
     # what gan-run set for an earlier job in the same process is set again for this one
-    earlier = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE",
-               threads.SET_BY_GAN_RUN_ENV: "OMP_NUM_THREADS,OMP_WAIT_POLICY"}
+    earlier = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "30000",
+               threads.SET_BY_GAN_RUN_ENV: "GOMP_SPINCOUNT,OMP_NUM_THREADS,OMP_WAIT_POLICY"}
     assert threads.policy_environment(2, earlier)["OMP_NUM_THREADS"] == "2"
 
 
