@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds: the test of the report's structure
     parser.add_argument("--out", default="claims", help="report folder (default: ./claims)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel gan-run jobs (Hydra's joblib launcher); "
-                        "each gets cores // jobs torch threads unless OMP_NUM_THREADS is set")
+                        "gan-run's thread policy gives each its share of the cores")
     parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # comma-separated claim ids
     return parser.parse_args(argv)
 

@@ -1,14 +1,13 @@
 """Running a claim's experiment through gan-run, and reading its jobs back.
 
 The jobs run as ``gan-run -m ...`` (the console script, in a subprocess): the claims measure
-what users run. Parallel jobs use Hydra's joblib launcher; each job gets cores // jobs torch
-threads (OMP_NUM_THREADS) unless the user set OMP_NUM_THREADS, so jobs do not fight over cores.
+what users run. Parallel jobs use Hydra's joblib launcher, and gan-run's thread policy
+(gan_cli/threads.py) gives each its share of the cores, so jobs do not fight over them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,20 +30,13 @@ def gan_run_executable() -> list[str]:
     return [found]
 
 
-def thread_environment(jobs: int) -> dict[str, str]:
-    env = dict(os.environ)
-    if "OMP_NUM_THREADS" not in env:
-        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
-    return env
-
-
 def launch(overrides: list[str], sweep_dir: Path, jobs: int, log_path: Path) -> int:
     """``gan-run -m <overrides>`` into ``sweep_dir``; its output goes to ``log_path``. Returns
     the exit status (a diverged job is a result, not a failure of gan-claims)."""
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     command = [*gan_run_executable(), "-m", *overrides, *launcher, f"hydra.sweep.dir={sweep_dir}"]
     with open(log_path, "w") as log:
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=thread_environment(jobs)).returncode
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
 
 
 @dataclass
