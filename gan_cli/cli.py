@@ -128,6 +128,10 @@ def main() -> None:
     except GanRunError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    from gan_cli.help import print_help
+
+    if print_help(sys.argv[1:], Path(config_dir())):  # Hydra's own --help takes over 1 s (help.py)
+        return
     run_job()  # a multirun with a job that did not complete exits 1 (sweep.SweepSummary)
 
 

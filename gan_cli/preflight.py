@@ -148,7 +148,7 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     if len(modes) > 1:  # Hydra raises a ValueError with a traceback
         raise GanRunError(f"{' and '.join(modes)} cannot be used together; to print a sweep job's config, "
                           "run gan-run --cfg job with that job's values (one value per key)")
-    if args.help or args.hydra_help or args.info or args.shell_completion:
+    if args.hydra_help or args.info or args.shell_completion:
         return
     try:
         overrides = OverridesParser.create().parse_overrides(overrides=args.overrides)
@@ -157,7 +157,7 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     groups = config_groups(conf_dir)
     check_group_options(overrides, conf_dir, groups)
     check_keys(overrides, conf_dir, groups)
-    if args.cfg:  # --cfg prints the config and creates no folder
+    if args.cfg or args.help:  # --cfg and --help print the config and create no folder
         return
     dir_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"
     given = [o for o in overrides if o.key_or_group == dir_key]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,36 @@ def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
     assert ("dataset: cifar10, gaussian1d, grid, image_folder, mnist, mnist5k, ring, shapes, stacked_mnist, "
             "swissroll") in out
     assert "trainer: cpu, ddp, ddp_cpu, gpu, smoke" in out
+    assert not (tmp_path / "outputs").exists()
+
+
+def hydra_own_help(*args: str, cwd: Path) -> str:
+    """What Hydra's own ``--help`` prints for ``gan-run <args> --help`` (gan-run answers
+    --help itself, gan_cli/help.py; this calls the @hydra.main function directly)."""
+    code = "import sys; from gan_cli.cli import run_job; sys.argv = ['gan-run', *sys.argv[1:]]; run_job()"
+    result = subprocess.run([sys.executable, "-c", code, *args, "--help"], cwd=cwd, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("overrides", [(), ("loss=wgan", "optim=rmsprop", "steps=7")])
+def test_help_prints_what_hydras_own_help_prints(gan_run_process, tmp_path, overrides):
+    ours = gan_run_process(*overrides, "--help")
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout == hydra_own_help(*overrides, cwd=tmp_path)
+
+
+def test_help_of_a_sweep_shows_one_job_and_a_bad_option_is_one_line(gan_run_process, tmp_path):
+    sweep = gan_run_process("-m", "loss=gan,wgan", "optim=sgd", "--help")
+    assert sweep.returncode == 0, sweep.stderr
+    assert "loss: gan, gan_minimax, hinge, lsgan, wgan, wgan_gp" in sweep.stdout
+    assert "_target_: torch.optim.SGD" in sweep.stdout  # the non-sweep override is applied
+    bad = gan_run_process("loss=nope", "--help")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: loss=nope: config group 'loss' has no option 'nope'; available: gan, gan_minimax, hinge, lsgan, "
+        "wgan, wgan_gp"]
     assert not (tmp_path / "outputs").exists()
 
 
