@@ -23,13 +23,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel
 
+from gan_cli.curves import PRETRAINING_SAMPLES, measurement_rng, metric_tags, pretraining_values, step_values
 from gan_cli.data import RealData
-from gan_cli.guards import check_finite_values
 from gan_cli.loop import RunsOfIterations, write_to_loggers
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
-from gan_cli.parameters import ExponentialAverage, global_norm, gradient_norm
+from gan_cli.parameters import exponential_average, gradient_norm
 
 
 class GANModule(RunsOfIterations):
@@ -71,13 +70,8 @@ class GANModule(RunsOfIterations):
         self.run_config = run_config or {}
         # a torch.optim.lr_scheduler factory, applied to both optimizers, stepped per generator step
         self.lr_schedule = lr_schedule
-        # θ̄ ← β θ̄ + (1 - β) θ after every generator update (ema_decay = β): averaging damps the
-        # last iterate's oscillation around the modes (Yazıcı et al. 2019). Evaluation and
-        # gan-sample draw from the average.
-        self.generator_ema = (AveragedModel(generator, multi_avg_fn=ExponentialAverage(ema_decay),
-                                            use_buffers=True) if ema_decay > 0 else None)
-        if self.generator_ema is not None:  # updated by copying, never by backward (DDP: no unused grads)
-            self.generator_ema.requires_grad_(False)
+        # G's weight average, updated after every generator update; evaluation and gan-sample use it
+        self.generator_ema = exponential_average(generator, ema_decay)
         self.generator_step = 0
         self.real_batches_drawn = 0  # where a resumed run's image stream goes on from
         self._rng_to_restore: dict[str, Any] | None = None
@@ -157,10 +151,9 @@ class GANModule(RunsOfIterations):
         return self.loss.discriminator_loss(self.discriminator, real, fake)
 
     def measure_frozen_discriminator(self) -> DiscriminatorOutput:
-        """The D/critic objective on a real batch and fakes drawn from a forked RNG, and without
-        advancing the real-data stream: measuring a frozen D must not change training, so any
-        ``log_every`` gives the same trajectory."""
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+        """The D/critic objective on samples drawn aside (curves.measurement_rng, the real data
+        stream not advanced): measuring a frozen D must not change training."""
+        with measurement_rng(self.device):
             real = self.dataset.sample(self.batch_size, self.device)
             with torch.no_grad():
                 fake = self.generator(self.sample_noise(self.batch_size))
@@ -174,31 +167,13 @@ class GANModule(RunsOfIterations):
             return 0
         return self.loss.critic_steps(generator_step)
 
-    def generator_gradient_norm(self) -> Tensor:
-        """‖∇θ L_G(θ)‖₂ of the generator loss through the current D, without updating any weight.
-
-        The measurement of Arjovsky & Bottou (2017, Fig. 2; seed 001): with G fixed, train D
-        and watch this norm. As D nears D*, log(1 - D(G(z))) gives G a gradient that vanishes;
-        −log D(G(z)) and the critic's E f(G(z)) do not.
-        """
-        self._set_discriminator_trainable(False)
-        # its own noise, drawn from a forked RNG: measuring does not change the training trajectory
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            fake_scores = self.discriminator(self.generator(self.sample_noise(self.batch_size)))
-        grads = torch.autograd.grad(self.loss.generator_loss(fake_scores), list(self.generator.parameters()))
-        self._set_discriminator_trainable(True)
-        return global_norm(list(grads))
-
     def _log_pretraining(self, d_step: int) -> None:
-        """The pretraining curves, against D/critic updates (not generator steps): how G's
-        gradient changes as D approaches optimality, and D's objective L_D on 4,096 fresh samples
-        (fewer would blur the optimality gap L_D - L_D* near D*)."""
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []), torch.no_grad():
-            real = self.dataset.sample(4096, device=self.device).float()
-            fake = self.generator(self.sample_noise(4096))
-            objective = self.loss.discriminator_objective(self.discriminator(real), self.discriminator(fake))
-        write_to_loggers(self.loggers, {"pretrain/grad_norm_generator": float(self.generator_gradient_norm()),
-                                        "pretrain/discriminator_objective": float(objective)}, d_step)
+        """The pretraining curves against D/critic updates (curves.pretraining_values)."""
+        with measurement_rng(self.device):
+            real = self.dataset.sample(PRETRAINING_SAMPLES, device=self.device)
+            values = pretraining_values(self.generator, self.discriminator, self.loss, real,
+                                        self.sample_noise(PRETRAINING_SAMPLES), self.sample_noise(self.batch_size))
+        write_to_loggers(self.loggers, values, d_step)
 
     def _set_discriminator_trainable(self, trainable: bool) -> None:
         if self._discriminator_params is None:
@@ -206,30 +181,14 @@ class GANModule(RunsOfIterations):
         for p in self._discriminator_params:
             p.requires_grad_(trainable)
 
-    def metric_tag(self, name: str) -> str:
-        """``{role}/{name}``, except that a D scoring packs of m > 1 samples (model=pacgan) sees
-        Pr^m and Pg^m: its log 2 - L_D/2 estimates JS(Pr^m || Pg^m), the JS of m-sample packs,
-        not JS(Pr || Pg), and its tag says so."""
-        if name == "js_estimate" and getattr(self.discriminator, "pack", 1) > 1:
-            name = "pack_js_estimate"
-        return f"{self.loss.role}/{name}"
-
     def metric_tags(self) -> list[str]:
-        """The TensorBoard tags this module logs, for the HPARAMS tab's columns."""
-        zero = torch.zeros(1)
-        names = self.loss.metrics(DiscriminatorOutput(zero, zero, zero, zero, zero))
-        return [self.metric_tag(name) for name in names] + [
-            "generator/loss", "grad_norm/generator", "grad_norm/discriminator"]
+        """The TensorBoard tags this module logs each ``log_every`` steps (curves.py)."""
+        return metric_tags(self.loss, self.discriminator)
 
     def _log_step(self, d_out: DiscriminatorOutput, g_loss: Tensor, d_grad_norm: Tensor, g_grad_norm: Tensor) -> None:
         """The curves at this generator step; the x-axis is the generator step."""
-        tensors = {self.metric_tag(name): value for name, value in self.loss.metrics(d_out).items()}
-        tensors["generator/loss"] = g_loss.detach()
-        tensors["grad_norm/generator"] = g_grad_norm
-        tensors["grad_norm/discriminator"] = d_grad_norm
-        values = dict(zip(tensors, torch.stack([t.float() for t in tensors.values()]).tolist()))  # one copy to host
-        # the values are read for logging anyway: stop here if training diverged
-        check_finite_values(self.generator_step, values)
+        values = step_values(self.loss, self.discriminator, d_out, g_loss, d_grad_norm, g_grad_norm,
+                             self.generator_step)
         if self.lr_schedule is not None:
             values["lr/generator"] = float(self.optimizers()[0].param_groups[0]["lr"])
         self.log_scalars(values)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 
 
 def global_norm(tensors: list[Tensor]) -> Tensor:
@@ -33,3 +34,14 @@ class ExponentialAverage:
         else:  # integer buffers (batch norm's step count)
             for a, c in zip(averaged, current):
                 a.copy_(a * self.decay + c * (1 - self.decay))
+
+
+def exponential_average(model: nn.Module, decay: float) -> AveragedModel | None:
+    """θ̄ ← β θ̄ + (1 − β) θ of ``model``'s weights and buffers (β = ``decay``; None when 0).
+    Averaging damps the last iterate's oscillation around the modes (Yazıcı et al. 2019). The
+    average is updated by copying, never by backward, so it needs no gradients (DDP would
+    otherwise report unused parameters)."""
+    if decay <= 0:
+        return None
+    average = AveragedModel(model, multi_avg_fn=ExponentialAverage(decay), use_buffers=True)
+    return average.requires_grad_(False)

@@ -34,20 +34,48 @@ def test_analytic_js_matches_the_figures_theory_md_quotes():
 
 
 class FakeRun:
-    def __init__(self, overrides, curves):
-        self.overrides, self.curves = overrides, curves
+    def __init__(self, config, curves):
+        self.config, self.curves = config, curves
 
     def scalars(self, tag):
         return self.curves.get(tag, [])
+
+    def config_value(self, key):
+        return self.config.get(key)
 
 
 def test_optimality_gap_subtracts_the_loss_of_d_star_from_the_analytic_js():
     from gan_cli.claims.js import js_unit_gaussians
     from gan_cli.claims.minimax_gradient_vanishes import optimality_gap
 
-    run = FakeRun({"dataset.offset": "4.0"}, {"pretrain/discriminator_objective": [(0, 1.3), (10, 0.2)]})
+    run = FakeRun({"dataset.offset": 4.0}, {"pretrain/discriminator_objective": [(0, 1.3), (10, 0.2)]})
     best = 2 * math.log(2) - 2 * js_unit_gaussians(4.0)
     assert optimality_gap(run) == [(0, pytest.approx(1.3 - best)), (10, pytest.approx(0.2 - best))]
+
+
+def test_minimax_ratio_under_d_star_is_the_monte_carlo_ratio_and_shrinks_with_distance():
+    from gan_cli.claims.js import minimax_gradient_ratio_at_optimum
+
+    torch.manual_seed(0)
+    for d in (2.0, 4.0):  # ∂/∂b of log(1 - D*(z + b)) and of -log D*(z + b), by autograd
+        shift = torch.tensor(d, requires_grad=True)
+        x = torch.randn(400_000, dtype=torch.float64) + shift
+        logit = -d * x + d * d / 2  # log pr/pg for N(0, 1) against N(d, 1)
+        (minimax,) = torch.autograd.grad(torch.nn.functional.logsigmoid(-logit).mean(), shift, retain_graph=True)
+        (saturating,) = torch.autograd.grad(-torch.nn.functional.logsigmoid(logit).mean(), shift)
+        assert minimax_gradient_ratio_at_optimum(d) == pytest.approx(abs(minimax / saturating).item(), rel=0.03)
+    assert minimax_gradient_ratio_at_optimum(8.0) < 1e-4 < 0.01 < minimax_gradient_ratio_at_optimum(4.0)
+
+
+def test_a_claims_job_reads_the_config_it_ran_with_not_the_overrides_alone(tmp_path):
+    from gan_cli.claims.runs import RunJob
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("dataset:\n  offset: 8.0\nmodel:\n  pack: 2\n")
+    job = RunJob(tmp_path, "completed", {"loss": "gan"}, {})  # the offset came from the preset
+    assert job.config_value("dataset.offset") == 8.0 and job.config_value("model.pack") == 2
+    assert job.config_value("dataset.missing") is None
+    assert RunJob(tmp_path / "never_started", "failed", {}, {}).config_value("dataset.offset") is None
 
 
 def test_eval_estimate_is_the_critic_on_the_evaluation_samples():

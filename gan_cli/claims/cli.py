@@ -34,8 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the same claims at smaller sizes (verdicts marked quick)")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds: the test of the report's structure
     parser.add_argument("--out", default="claims", help="report folder (default: ./claims)")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel gan-run jobs (Hydra's joblib launcher); "
-                        "gan-run's thread policy gives each its share of the cores")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel gan-run jobs (Hydra's joblib launcher; "
+                        "default: the usable cores); gan-run's thread policy gives each its share of the cores")
     parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # comma-separated claim ids
     return parser.parse_args(argv)
 
@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> list[dict]:
     from gan_cli.claims.report import verdict_table, write_json, write_markdown
     from gan_cli.claims.runs import launch, read_runs
 
+    if args.jobs is None:  # toy jobs use a core each better than two threads do (docs/claims.md)
+        from gan_cli.threads import usable_cores
+
+        args.jobs = usable_cores()
     if args.jobs < 1:
         raise GanRunError(f"--jobs={args.jobs} is not accepted; accepted: an integer >= 1")
     size = "smoke" if args.smoke else "quick" if args.quick else "full"

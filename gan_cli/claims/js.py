@@ -34,6 +34,25 @@ def js_of_packs(distance: float, pack: int) -> float:
     return js_unit_gaussians(distance * math.sqrt(pack))
 
 
+def minimax_gradient_ratio_at_optimum(distance: float) -> float:
+    """The minimax generator's gradient over the non-saturating one under D*, for Pr = N(0, 1),
+    Pg = N(d, 1) and G(z) = z + b: E_Pg[D*] / E_Pg[1 − D*].
+
+    D* = σ(l) with the logit l(x) = log pr/pg = −d x + d²/2, so ∂/∂b log(1 − D*(x)) = −σ(l) l'
+    and ∂/∂b −log D*(x) = −(1 − σ(l)) l' with l' = −d: the ratio of the two expectations.
+    It is the floor of the measured ratio: where the supports overlap (small d), even the
+    optimal D leaves the minimax generator a gradient."""
+    from scipy.integrate import quad
+    from scipy.special import expit
+    from scipy.stats import norm
+
+    d = float(distance)
+    lo, hi = d - 12.0, d + 12.0
+    minimax, _ = quad(lambda x: norm.pdf(x, loc=d) * expit(-d * x + d * d / 2), lo, hi, points=[d / 2, d], limit=200)
+    saturating, _ = quad(lambda x: norm.pdf(x, loc=d) * expit(d * x - d * d / 2), lo, hi, points=[d / 2, d], limit=200)
+    return minimax / saturating
+
+
 def optimal_discriminator_loss(js: float) -> float:
     """L_D* = 2 log 2 - 2 JS(Pr || Pg): the GAN discriminator's loss under D* (THEORY.md §1)."""
     return 2.0 * math.log(2.0) - 2.0 * js

@@ -33,8 +33,8 @@ class JsEstimateUnderPacking(Claim):
         if run is None or run.status != "completed" or "eval/discriminator_loss" not in run.summary.get("final", {}):
             return Outcome(INCONCLUSIVE, "the run failed or logged no eval/discriminator_loss", {}, [])
         config = run.summary
-        distance = float(run.overrides.get("dataset.offset", 1.0))
-        pack = int(run.overrides.get("model.pack", 2))
+        distance = float(run.config_value("dataset.offset"))
+        pack = int(run.config_value("model.pack"))
         estimate = math.log(2.0) - float(config["final"]["eval/discriminator_loss"]) / 2.0
         tags = run.tags()
         numbers = {"distance": distance, "pack": pack, "js_estimate": estimate,

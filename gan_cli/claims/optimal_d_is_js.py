@@ -54,10 +54,10 @@ class OptimalDIsJS(Claim):
     def outcome(self, runs: list[RunJob], out_dir: Path) -> Outcome:
         rows, changes = [], []
         for run in runs:
-            distance = float(run.overrides.get("dataset.offset", "nan"))
-            estimate = js_estimate(run)
-            if run.status != "completed" or estimate is None or distance != distance:
+            offset, estimate = run.config_value("dataset.offset"), js_estimate(run)
+            if run.status != "completed" or estimate is None or offset is None:
                 continue
+            distance = float(offset)
             rows.append({"distance": distance, "js_estimate": estimate, "js_exact": js_unit_gaussians(distance)})
             changes.append(final_objective_change(run))
         rows.sort(key=lambda r: r["distance"])

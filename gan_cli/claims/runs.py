@@ -55,6 +55,14 @@ class RunJob:
     def tags(self) -> set[str]:
         return set(read_scalars(self.folder))
 
+    def config_value(self, key: str) -> Any:
+        """A value of the config this job ran with (``.hydra/config.yaml``), by dotted key
+        (``"dataset.offset"``), whether an override or the job's preset set it; None if absent."""
+        from omegaconf import OmegaConf
+
+        path = self.folder / ".hydra" / "config.yaml"
+        return OmegaConf.select(OmegaConf.load(path), key) if path.is_file() else None
+
 
 _SCALARS: dict[Path, dict[str, list[tuple[int, float]]]] = {}
 
