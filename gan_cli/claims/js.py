@@ -40,8 +40,9 @@ def minimax_gradient_ratio_at_optimum(distance: float) -> float:
 
     D* = σ(l) with the logit l(x) = log pr/pg = −d x + d²/2, so ∂/∂b log(1 − D*(x)) = −σ(l) l'
     and ∂/∂b −log D*(x) = −(1 − σ(l)) l' with l' = −d: the ratio of the two expectations.
-    It is the floor of the measured ratio: where the supports overlap (small d), even the
-    optimal D leaves the minimax generator a gradient."""
+    Where the supports overlap (small d) even D* leaves the minimax generator a gradient. A
+    trained D can be more confident than D* where Pr has almost no mass (L_D hardly changes
+    there), so a measured ratio may fall below this one."""
     from scipy.integrate import quad
     from scipy.special import expit
     from scipy.stats import norm
