@@ -67,6 +67,14 @@ def test_minimax_ratio_under_d_star_is_the_monte_carlo_ratio_and_shrinks_with_di
     assert minimax_gradient_ratio_at_optimum(8.0) < 1e-4 < 0.01 < minimax_gradient_ratio_at_optimum(4.0)
 
 
+def test_the_end_of_a_gradient_curve_is_its_last_tenths_median_not_one_noisy_point():
+    from gan_cli.claims.minimax_gradient_vanishes import settled
+
+    curve = [(step, 1e-5) for step in range(0, 100)] + [(100, 1e-2)]  # a spike at the last point
+    assert settled(curve) == 1e-5
+    assert settled([(0, 3.0)]) == 3.0
+
+
 def test_a_claims_job_reads_the_config_it_ran_with_not_the_overrides_alone(tmp_path):
     from gan_cli.claims.runs import RunJob
 
