@@ -26,11 +26,12 @@ smoke: install        ## seconds on a CPU
 test: install         ## the whole suite (what CI runs), in two processes
 	$(BIN)/python -m pytest -q -n 2
 
-bench: install        ## start-up, the loop vs plain torch, throughput (MLP, DCGAN 64x64), two jobs sharing the cores
+bench: install        ## start-up, the loop vs plain torch, throughput (MLP, DCGAN 64x64), two jobs sharing the cores, one image evaluation
 	$(BIN)/python bench/startup.py $(STARTUP_ARGS)
 	$(BIN)/python bench/overhead.py $(OVERHEAD_ARGS)
 	$(BIN)/python bench/throughput.py $(THROUGHPUT_ARGS)
 	$(BIN)/python bench/contention.py $(CONTENTION_ARGS)
+	$(BIN)/python bench/eval_cost.py $(EVAL_COST_ARGS)
 
 gpu-check: install    ## the GPU check's stages on this machine's CPU, at the quick size (< 3 min)
 	$(BIN)/python bench/gpu_check.py --device cpu --quick --out gpu_check.json

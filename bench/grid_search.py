@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -85,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trials, --trial-seeds and --jobs must be >= 1")
 
     script = console_script("gan-run")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // args.jobs)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(study_name="grid", storage=args.storage, direction="maximize", load_if_exists=True,
@@ -99,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [Job("grid", s, folder / f"seed_{s}",
                     [script, "experiment=grid_benchmark", f"seed={s}", *overrides, *args.overrides,
                      f"hydra.run.dir={folder / f'seed_{s}'}"]) for s in range(args.trial_seeds)]
-        run_all(jobs, args.jobs, threads)
+        run_all(jobs, args.jobs)  # threads: gan-run's policy gives each job cores // jobs
         scores = [seed_score(j.summary) for j in jobs]
         # a failed seed fails the trial: its settings are not robust across seeds
         value = statistics.fmean(scores) if None not in scores else None

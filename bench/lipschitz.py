@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             job.returncode = 0 if job.summary.get("status") == "completed" else None
             job.cpu_s = job.summary.get("cpu_time_s", float("nan"))
     else:
-        run_all([j for group in jobs.values() for j in group], args.jobs, threads)
+        run_all([j for group in jobs.values() for j in group], args.jobs)  # threads: gan-run's policy
     total = time.monotonic() - start
 
     print("## gan-run Lipschitz constraints: WGAN's critic estimate against the exact W1\n")

@@ -72,7 +72,7 @@ def main() -> None:
             kls.append(summary["final"]["eval/mode_kl"])
             provenance = summary["eval_provenance"]
             accuracy, samples = provenance["classifier_accuracy"], provenance["fake_samples"]
-        rows.append((f"{MODELS[model]}, gan-run ({len(modes)} seed{"s" if len(modes) != 1 else ""})", mean_se(modes), mean_se(kls)))
+        rows.append((f"{MODELS[model]}, gan-run ({len(modes)} seed{'s' if len(modes) != 1 else ''})", mean_se(modes), mean_se(kls)))
     images = args.steps * batch
     print(f"Stacked MNIST, 1,000 modes: modes covered and KL(generated triples ‖ uniform) over {samples} "
           f"generated images; digit classifier held-out accuracy {100 * (accuracy or math.nan):.2f} % "

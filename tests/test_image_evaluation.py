@@ -69,6 +69,19 @@ def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_reuses_its_classifier
     assert written["eval_provenance"]["classifier_key"] == provenance["classifier_key"]
 
 
+def test_optuna_searches_on_image_data_with_fid_as_its_objective(gan_run, tmp_path, cache):
+    import yaml
+
+    result = gan_run("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=2", "objective=final.eval/fid",
+                     "model=dcgan", "dataset=shapes", "trainer=smoke", "dataset.num_images=300", "model.width=8",
+                     "eval_samples=64", "steps=2", "eval_every=0", "hydra.sweep.dir=search")
+    assert result.returncode == 0, result.stderr
+    fids = [json.loads((job_folder(tmp_path / "search", n) / "summary.json").read_text())["final"]["eval/fid"]
+            for n in (0, 1)]
+    results = yaml.safe_load((tmp_path / "search" / "optimization_results.yaml").read_text())
+    assert results["best_value"] == pytest.approx(min(fids))  # the study minimised the trials' FID
+
+
 def test_gan_eval_on_a_folder_of_pngs_scores_real_images_better_than_noise(tmp_path, cache, capsys):
     from PIL import Image
 
