@@ -18,14 +18,13 @@ theory wants), the final exact W1 and the modes found, as mean ± standard error
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
+import toy_quality
 from toy_quality import Job, read_summary, run_all
 
 CONSTRAINTS = ("clip", "gp", "lp", "r1", "r2", "dragan", "sn")
@@ -34,12 +33,8 @@ SPEARMAN = "spearman_wasserstein_estimate_vs_exact"
 
 
 def mean_se(values: list[float]) -> str:
-    """Mean ± standard error in three significant digits: a clipped critic's constant is ~1e-3."""
-    if not values:
-        return "n/a"
-    mean = statistics.fmean(values)
-    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return f"{mean:.3g} ± {se:.2g}"
+    """In three significant digits: a clipped critic's constant is ~1e-3."""
+    return toy_quality.mean_se(values, ".3g", ".2g")
 
 
 def row(constraint: str, jobs: list[Job]) -> str:

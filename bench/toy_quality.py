@@ -83,12 +83,13 @@ def thread_counts(jobs: list[Job]) -> str:
     return "/".join(counts) or "unknown"
 
 
-def mean_se(values: list[float]) -> str:
+def mean_se(values: list[float], mean_format: str = ".2f", se_format: str = ".2f") -> str:
+    """Mean ± standard error over seeds (± 0 for one seed); "n/a" when there is none."""
     if not values:
         return "n/a"
     mean = statistics.fmean(values)
     se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return f"{mean:.2f} ± {se:.2f}"
+    return f"{mean:{mean_format}} ± {se:{se_format}}"
 
 
 def run_all(jobs: list[Job], parallel: int) -> None:

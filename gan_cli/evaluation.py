@@ -14,7 +14,7 @@ points moving) and compared with as many fresh real samples:
 - a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
   images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
 
-The random draws happen inside ``torch.random.fork_rng``, so evaluating does not change the
+The random draws happen inside ``curves.measurement_rng`` (a forked random state), so evaluating does not change the
 training trajectory: a run with evaluation trains the same weights as one without.
 """
 
@@ -26,6 +26,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
+from gan_cli.curves import measurement_rng
 from gan_cli.data import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.image_metrics import PRDC_K, prdc
@@ -71,8 +72,7 @@ class Evaluation(Callback):
         return (self.every_n_steps, self.figures_every_n_steps)
 
     def _draw(self, pl_module: pl.LightningModule):
-        devices = [pl_module.device] if pl_module.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with measurement_rng(pl_module.device):
             torch.manual_seed(self.seed)
             z = pl_module.sample_noise(self.num_samples)  # the same z at every evaluation
             torch.manual_seed(self.seed + 1 + pl_module.generator_step)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli.constraints import input_gradient_norms, interpolates
+from gan_cli.curves import measurement_rng
 
 
 def critic_lipschitz(discriminator: nn.Module, real: Tensor, fake: Tensor, batch_size: int, seed: int = 0) -> float:
@@ -24,8 +25,7 @@ def critic_lipschitz(discriminator: nn.Module, real: Tensor, fake: Tensor, batch
     n = real.shape[0] - real.shape[0] % pack
     step = max(pack, batch_size - batch_size % pack)
     largest = 0.0
-    devices = [real.device] if real.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.enable_grad():
+    with measurement_rng(real.device), torch.enable_grad():
         torch.manual_seed(seed)
         for start in range(0, n, step):
             r, f = real[start:min(start + step, n)].float(), fake[start:min(start + step, n)].float()
