@@ -155,7 +155,7 @@ def test_every_claim_declares_a_statement_a_preset_and_all_three_sizes():
 
     presets = {p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "experiment").glob("*.yaml")}
     claims = all_claims()
-    assert len({c.id for c in claims}) == 6
+    assert len({c.id for c in claims}) == 7
     for claim in claims:
         assert claim.statement and claim.thresholds and claim.preset in presets
         assert set(claim.sizes) == {"full", "quick", "smoke"} and "trainer=smoke" in claim.sizes["smoke"]
@@ -163,7 +163,7 @@ def test_every_claim_declares_a_statement_a_preset_and_all_three_sizes():
 
 @pytest.mark.parametrize("claim_id", ["optimal_d_is_js", "minimax_gradient_vanishes", "wgan_loss_tracks_quality",
                                       "wgan_reduces_mode_collapse", "momentum_destabilises_wgan",
-                                      "js_estimate_under_packing"])
+                                      "js_estimate_under_packing", "wgan_trains_mlp_generator"])
 def test_each_claims_runs_compose_at_every_size(tmp_path, claim_id):
     from gan_cli.claims.cli import all_claims
     from gan_cli.config import check
@@ -173,3 +173,30 @@ def test_each_claims_runs_compose_at_every_size(tmp_path, claim_id):
         # one job of the sweep: the first value of every swept key
         overrides = [o.split(",")[0] for o in claim.overrides(size)]
         check(compose_config(tmp_path / size, overrides))
+
+
+def test_mlp_generator_verdict_follows_fid_and_divergence(tmp_path):
+    from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD
+    from gan_cli.claims.runs import RunJob
+    from gan_cli.claims.wgan_trains_mlp_generator import WganTrainsMlpGenerator
+
+    def runs(gan_fids, wgan_fids):  # a fid of None: the run diverged
+        made = []
+        for loss, fids in (("gan", gan_fids), ("wgan", wgan_fids)):
+            for seed, fid in enumerate(fids):
+                folder = tmp_path / f"{loss}_{seed}_{len(list(tmp_path.iterdir()))}"
+                folder.mkdir()
+                final = {} if fid is None else {"eval/fid": fid, "eval/precision": 0.5, "eval/recall": 0.5}
+                made.append(RunJob(folder, "diverged" if fid is None else "completed",
+                                   {"loss": loss, "seed": str(seed)}, {"steps": 10, "final": final}))
+        return made
+
+    claim = WganTrainsMlpGenerator()
+    held = claim.outcome(runs([300.0, 320.0, 310.0], [100.0, 110.0, 90.0]), tmp_path)
+    assert held.verdict == HELD and held.numbers["fid_difference_gan_minus_wgan"] == pytest.approx(210.0)
+    assert (tmp_path / held.figures[0]).is_file()
+    assert claim.outcome(runs([None, None], [100.0, 120.0]), tmp_path).verdict == HELD
+    assert claim.outcome(runs([100.0, 110.0], [150.0, 160.0]), tmp_path).verdict == NOT_HELD
+    assert claim.outcome(runs([100.0, 110.0], [None, 90.0]), tmp_path).verdict == NOT_HELD
+    assert claim.outcome(runs([100.0, 200.0], [90.0, 180.0]), tmp_path).verdict == INCONCLUSIVE
+    assert claim.outcome(runs([300.0], [100.0]), tmp_path).verdict == INCONCLUSIVE  # one seed each

@@ -24,9 +24,10 @@ def all_claims() -> list:
     from gan_cli.claims.optimal_d_is_js import OptimalDIsJS
     from gan_cli.claims.wgan_loss_tracks_quality import WganLossTracksQuality
     from gan_cli.claims.wgan_reduces_mode_collapse import WganReducesModeCollapse
+    from gan_cli.claims.wgan_trains_mlp_generator import WganTrainsMlpGenerator
 
     return [OptimalDIsJS(), MinimaxGradientVanishes(), WganLossTracksQuality(), WganReducesModeCollapse(),
-            MomentumDestabilisesWgan(), JsEstimateUnderPacking()]
+            MomentumDestabilisesWgan(), JsEstimateUnderPacking(), WganTrainsMlpGenerator()]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
