@@ -62,3 +62,52 @@ def test_the_readme_tour_runs_as_written_at_smoke_size(tmp_path, monkeypatch):
         assert result.returncode == 0, (name, args, result.stderr[-2000:])
     assert len(list((tmp_path / "outputs/runs").iterdir())) == 2
     assert "completed" in result.stdout  # gan-report's table of the two runs
+
+
+def sweep_values(argument: str) -> list[str]:
+    """A sweep override's values (``loss=gan,wgan`` -> ``loss=gan``, ``loss=wgan``); lists stay whole."""
+    key, sep, value = argument.partition("=")
+    values, depth, start = [], 0, 0
+    for i, char in enumerate(value + ","):
+        depth += 1 if char in "[(" else -1 if char in "])" else 0
+        if char == "," and depth == 0:
+            values.append(key + sep + value[start:i])
+            start = i + 1
+    return values
+
+
+def sweep_jobs(arguments: list[str]) -> list[list[str]]:
+    """The first job of a sweep, then each other value of each swept key with the rest at
+    their first values: every value a page names is composed once."""
+    choices = [sweep_values(a) for a in arguments]
+    first = [c[0] for c in choices]
+    return [first] + [first[:i] + [value] + first[i + 1:] for i, c in enumerate(choices) for value in c[1:]]
+
+
+def documented_gan_run_commands() -> list[tuple[str, list[str]]]:
+    """Every ``gan-run`` line in the code blocks of README.md and docs/, as (page, overrides);
+    left out: transcripts (``$ ...``, which show errors on purpose), placeholders (``<run>``,
+    ``$VAR``, ``[KEY=VALUE ...]``, ``GROUP=A``) and lines continued with a backslash."""
+    found = []
+    for page in PAGES:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", page.read_text(), flags=re.S):
+            for line in block.splitlines():
+                command = line.split(" #", 1)[0].strip()
+                if not command.startswith("gan-run ") or re.search(r"[<$\\]|\[?\b[A-Z]+=", command):
+                    continue
+                words = [w for w in shlex.split(command)[1:] if not w.startswith("-") and "=" in w]
+                found += [(page.name, job) for job in sweep_jobs(words)]
+    return found
+
+
+def test_every_documented_gan_run_command_composes_and_passes_the_checks(tmp_path):
+    from conftest import compose_config
+    from gan_cli.config import check
+
+    commands = documented_gan_run_commands()
+    assert len(commands) >= 40  # the pages' commands, not an empty scan
+    for i, (page, overrides) in enumerate(commands):
+        try:
+            check(compose_config(tmp_path / str(i), overrides))
+        except Exception as error:  # noqa: BLE001 - the page and command say which one broke
+            raise AssertionError(f"{page}: gan-run {' '.join(overrides)}: {error}") from error
