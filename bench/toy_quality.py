@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,7 @@ class Job:
     wall_s: float = math.nan
     cpu_s: float = math.nan
     returncode: int | None = None
+    over_budget: bool = False  # stopped by run_all's CPU limit
     summary: dict = field(default_factory=lambda: {"status": "not run"})  # its summary.json, read once it ended
 
     @property
@@ -92,8 +94,18 @@ def mean_se(values: list[float], mean_format: str = ".2f", se_format: str = ".2f
     return f"{mean:{mean_format}} ± {se:{se_format}}"
 
 
-def run_all(jobs: list[Job], parallel: int) -> None:
-    """Run the jobs, ``parallel`` at a time; record each one's wall and CPU seconds."""
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a running process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def run_all(jobs: list[Job], parallel: int, cpu_limit_s: float | None = None) -> None:
+    """Run the jobs, ``parallel`` at a time; record each one's wall and CPU seconds. A job
+    past ``cpu_limit_s`` CPU seconds gets SIGTERM (gan-run stops it cleanly, not as completed)."""
     env = job_environment(parallel)
     env.pop("HYDRA_FULL_ERROR", None)
     pending, running = list(jobs), {}
@@ -106,7 +118,16 @@ def run_all(jobs: list[Job], parallel: int) -> None:
             job.process = subprocess.Popen(job.command, stdout=job.log, stderr=subprocess.STDOUT, env=env)
             running[job.process.pid] = job
             print(f"started: {' '.join(job.command[1:])}", file=sys.stderr, flush=True)
-        pid, status, usage = os.wait4(-1, 0)  # the child's own rusage: its CPU time, all threads
+        pid, status, usage = os.wait4(-1, os.WNOHANG if cpu_limit_s else 0)
+        if pid == 0:  # none ended yet: stop any job over its CPU budget, look again in a second
+            for job in running.values():
+                if not job.over_budget and process_cpu_s(job.process.pid) > cpu_limit_s:
+                    job.over_budget = True
+                    job.process.send_signal(signal.SIGTERM)
+                    print(f"over {cpu_limit_s:.0f} CPU s, stopped: {job.dataset} seed {job.seed}",
+                          file=sys.stderr, flush=True)
+            time.sleep(1.0)
+            continue
         job = running.pop(pid, None)
         if job is None:
             continue

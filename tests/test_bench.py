@@ -4,6 +4,7 @@ break unseen; bench/stacked_mnist.py once held an f-string only Python 3.12 acce
 
 from __future__ import annotations
 
+import json
 import py_compile
 import subprocess
 import sys
@@ -49,4 +50,14 @@ def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path):
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
                        "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert list((tmp_path / "runs").rglob("trial.json"))
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
+    assert record["overrides"][:1] == ["model.pack=2"] and record["value"] is not None  # trial 0: the preset
+
+
+def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_path):
+    result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
+                       "--seed-cpu-minutes", "0.01", "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "over 1 CPU s, stopped" in result.stderr
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
+    assert record["over_budget"] == [True] and record["value"] is None
