@@ -28,7 +28,7 @@ from gan_cli.curves import PRETRAINING_SAMPLES, measurement_rng, metric_tags, pr
 from gan_cli.data import RealData
 from gan_cli.loop import RunsOfIterations, write_to_loggers
 from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
-from gan_cli.parameters import exponential_average, gradient_norm
+from gan_cli.parameters import Frozen, exponential_average, gradient_norm
 
 
 class GANModule(RunsOfIterations):
@@ -75,7 +75,7 @@ class GANModule(RunsOfIterations):
         self.generator_step = 0
         self.real_batches_drawn = 0  # where a resumed run's image stream goes on from
         self._rng_to_restore: dict[str, Any] | None = None
-        self._discriminator_params: list[nn.Parameter] | None = None
+        self.frozen_discriminator = Frozen(discriminator)
         self._real_batches: Iterator[Tensor] | None = None
 
     # ---- networks, optimizers, data ---------------------------------------------------
@@ -125,13 +125,10 @@ class GANModule(RunsOfIterations):
             if d_out is None:  # D is frozen: measure it on a fresh batch, without updating it
                 d_out = self.measure_frozen_discriminator()
 
-        # one generator update, through a frozen D: its weights need no gradient here (the WGAN
-        # reference code's requires_grad=False). A cached parameter list instead of
-        # Lightning's toggle_optimizer, which rebuilds a dict over every parameter per call.
-        self._set_discriminator_trainable(False)
-        g_loss = self.loss.generator_loss(self.discriminator(self.generator(self.sample_noise(self.batch_size))))
-        self.optimizer_update(g_loss, opt_g)
-        self._set_discriminator_trainable(True)
+        # one generator update, through D with its weights frozen
+        with self.frozen_discriminator:
+            g_loss = self.loss.generator_loss(self.discriminator(self.generator(self.sample_noise(self.batch_size))))
+            self.optimizer_update(g_loss, opt_g)
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
         if self.lr_schedule is not None:
@@ -174,12 +171,6 @@ class GANModule(RunsOfIterations):
             values = pretraining_values(self.generator, self.discriminator, self.loss, real,
                                         self.sample_noise(PRETRAINING_SAMPLES), self.sample_noise(self.batch_size))
         write_to_loggers(self.loggers, values, d_step)
-
-    def _set_discriminator_trainable(self, trainable: bool) -> None:
-        if self._discriminator_params is None:
-            self._discriminator_params = list(self.discriminator.parameters())
-        for p in self._discriminator_params:
-            p.requires_grad_(trainable)
 
     def metric_tags(self) -> list[str]:
         """The TensorBoard tags this module logs each ``log_every`` steps (curves.py)."""

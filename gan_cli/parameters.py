@@ -45,3 +45,24 @@ def exponential_average(model: nn.Module, decay: float) -> AveragedModel | None:
         return None
     average = AveragedModel(model, multi_avg_fn=ExponentialAverage(decay), use_buffers=True)
     return average.requires_grad_(False)
+
+
+class Frozen:
+    """``with frozen:`` the network's weights need no gradient inside the block (the WGAN
+    reference code's ``requires_grad = False`` for the critic during G's update), so G's
+    backward does not fill the critic's gradients. The parameter list is taken once: Lightning's
+    ``toggle_optimizer`` rebuilds a dict over every parameter per call."""
+
+    def __init__(self, network: nn.Module) -> None:
+        self.network = network
+        self._parameters: list[nn.Parameter] | None = None
+
+    def __enter__(self) -> None:
+        if self._parameters is None:
+            self._parameters = list(self.network.parameters())
+        for p in self._parameters:
+            p.requires_grad_(False)
+
+    def __exit__(self, *exc_info) -> None:
+        for p in self._parameters:
+            p.requires_grad_(True)
