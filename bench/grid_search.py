@@ -75,6 +75,26 @@ def seed_score(summary: dict) -> float | None:
     return float(final["eval/high_quality_pct"]) - 10.0 * (MODES - float(final["eval/modes"]))
 
 
+def report(out: Path) -> None:
+    """The search so far, from the trial folders in ``out``: the ten best completed trials,
+    then how many failed or went over the CPU budget (a stopped search reports the same way)."""
+    records = {int(p.parent.name.split("_")[1]): json.loads(p.read_text()) for p in out.glob("trial_*/trial.json")}
+    done = {n: r for n, r in records.items() if r["value"] is not None}
+    over = [n for n, r in records.items() if any(r.get("over_budget", []))]
+    seeds = sorted({len(r["scores"]) for r in records.values()})
+    print(f"\n## grid search: {len(records)} trials ({len(done)} completed, {len(over)} over the CPU budget, "
+          f"{len(records) - len(done) - len(over)} failed), {'/'.join(map(str, seeds))} seeds each\n")
+    print("| trial | mean score | per-seed high quality % / modes | CPU s per seed | overrides |\n"
+          "| ---: | ---: | --- | ---: | --- |")
+    for number, record in sorted(done.items(), key=lambda item: -item[1]["value"])[:10]:
+        per_seed = []
+        for s in range(len(record["scores"])):
+            final = json.loads((out / f"trial_{number:03d}" / f"seed_{s}" / "summary.json").read_text())["final"]
+            per_seed.append(f"{final['eval/high_quality_pct']:.1f}/{final['eval/modes']:g}")
+        cpu = statistics.fmean(record["cpu_s"])  # the goal: within 10 CPU-minutes per seed
+        print(f"| {number} | {record['value']:.2f} | {', '.join(per_seed)} | {cpu:.0f} | `{' '.join(record['overrides'])}` |")
+
+
 def main(argv: list[str] | None = None) -> int:
     import optuna
 
@@ -90,13 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", default=None,
                         help="Optuna storage URL to keep the study in (default: in memory; the optuna 2.x that "
                              "hydra-optuna-sweeper pins cannot open SQLite under SQLAlchemy 2)")
+    parser.add_argument("--no-run", action="store_true", help="only tabulate the trials already in --out")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides for every run (after --)")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
         parser.error("--trials, --trial-seeds and --jobs must be >= 1")
 
-    script = console_script("gan-run")
     out = args.out.resolve()
+    if args.no_run:
+        report(out)
+        return 0
+    script = console_script("gan-run")
     out.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(study_name="grid", storage=args.storage, direction="maximize", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=10))
@@ -126,19 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                                                        "over_budget": [j.over_budget for j in jobs]}, indent=1))
         print(f"trial {trial.number}: {value} from seeds {scores}: {' '.join(overrides)}", flush=True)
 
-    done = [t for t in study.trials if t.value is not None]
-    print(f"\n## grid search: {len(study.trials)} trials ({len(done)} completed), {args.trial_seeds} seeds each, "
-          f"{(time.monotonic() - start) / 60:.1f} min this session\n")
-    print("| trial | mean score | per-seed high quality % / modes | CPU s per seed | overrides |\n"
-          "| ---: | ---: | --- | ---: | --- |")
-    for t in sorted(done, key=lambda t: -t.value)[:10]:
-        record = json.loads((out / f"trial_{t.number:03d}" / "trial.json").read_text())
-        per_seed = []
-        for s in range(len(record["scores"])):
-            final = json.loads((out / f"trial_{t.number:03d}" / f"seed_{s}" / "summary.json").read_text())["final"]
-            per_seed.append(f"{final['eval/high_quality_pct']:.1f}/{final['eval/modes']:g}")
-        cpu = statistics.fmean(record["cpu_s"])  # the goal: within 10 CPU-minutes per seed
-        print(f"| {t.number} | {t.value:.2f} | {', '.join(per_seed)} | {cpu:.0f} | `{' '.join(record['overrides'])}` |")
+    print(f"\n{(time.monotonic() - start) / 60:.1f} min this session")
+    report(out)
     print("\nMachine:")
     print("\n".join(machine_lines()))
     return 0

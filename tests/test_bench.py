@@ -52,6 +52,8 @@ def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
     assert record["overrides"][:1] == ["model.pack=2"] and record["value"] is not None  # trial 0: the preset
+    again = run_bench("grid_search.py", "--no-run", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    assert "1 trials (1 completed" in again.stdout and "| 0 |" in again.stdout
 
 
 def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_path):
@@ -61,3 +63,4 @@ def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_pa
     assert "over 1 CPU s, stopped" in result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
     assert record["over_budget"] == [True] and record["value"] is None
+    assert "1 over the CPU budget" in result.stdout
