@@ -142,6 +142,13 @@ def run_all(jobs: list[Job], parallel: int, cpu_limit_s: float | None = None) ->
               f"HQ {job.final.get('eval/high_quality_pct')} %", file=sys.stderr, flush=True)
 
 
+def completed_with(job: Job) -> bool:
+    """Whether the job's run folder holds a completed run of the same overrides (hydra.* aside)."""
+    summary = read_summary(job.run_dir)
+    wanted = [o for o in job.command[1:] if not o.startswith("hydra.")]
+    return summary.get("status") == "completed" and summary.get("overrides") == wanted
+
+
 def table(dataset: str, jobs: list[Job], overrides: list[str]) -> list[str]:
     done = [j for j in jobs if j.summary.get("status") == "completed"]
     values = {m: [float(j.final[m]) for j in done if m in j.final] for m in METRICS}
@@ -180,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=sorted(MODES))
     parser.add_argument("--out", type=Path, default=Path("bench_runs/toy_quality"), help="run folders go here")
+    parser.add_argument("--keep", action="store_true",
+                        help="do not re-run a seed whose run folder in --out already completed with the same "
+                             "overrides (e.g. a search trial's seeds, copied there): its CPU and wall seconds "
+                             "are those its summary.json recorded")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides (after --)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
@@ -190,8 +201,12 @@ def main(argv: list[str] | None = None) -> int:
                 [script, f"experiment={d}_benchmark", f"seed={s}", *args.overrides,
                  f"hydra.run.dir={args.out.resolve() / d / f'seed_{s}'}"])
             for d in args.datasets for s in range(args.seeds)]
+    kept = [j for j in jobs if args.keep and completed_with(j)]
+    for job in kept:
+        job.summary, job.returncode = read_summary(job.run_dir), 0
+        job.cpu_s, job.wall_s = job.summary["cpu_time_s"], job.summary["wall_time_s"]
     start = time.monotonic()
-    run_all(jobs, args.jobs)
+    run_all([j for j in jobs if j not in kept], args.jobs)
     total = time.monotonic() - start
 
     print("## gan-run toy quality: the benchmark presets against the published results (THEORY.md §4)\n")
@@ -201,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
           f"--datasets {' '.join(args.datasets)}{' -- ' + ' '.join(args.overrides) if args.overrides else ''}`; "
           f"{args.jobs} runs at a time with {thread_counts(jobs)} torch threads each (gan-run's thread policy), "
           f"{total / 60:.1f} min in all. Run folders: {args.out}\n")
+    if kept:
+        print(f"Not re-run (--keep): {', '.join(f'{j.dataset} seed {j.seed}' for j in kept)}, completed before "
+              "with the same overrides; their CPU and wall seconds are the ones their summary.json recorded.\n")
     print("Machine:")
     print("\n".join(machine_lines()))
     return 0 if all(j.summary.get("status") == "completed" for j in jobs) else 1

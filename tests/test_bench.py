@@ -64,3 +64,18 @@ def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_pa
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
     assert record["over_budget"] == [True] and record["value"] is None
     assert "1 over the CPU budget" in result.stdout
+
+
+def test_toy_quality_keeps_a_completed_seed_and_reruns_a_changed_one(tmp_path):
+    def toy_quality(*overrides, keep=True):
+        return run_bench("toy_quality.py", "--seeds", "1", "--jobs", "1", "--datasets", "ring",
+                         *(["--keep"] if keep else []), "--out", str(tmp_path / "runs"), "--", "trainer=smoke",
+                         *overrides, cwd=tmp_path)
+
+    first = toy_quality(keep=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = toy_quality()
+    assert again.returncode == 0 and "Not re-run (--keep): ring seed 0" in again.stdout
+    assert "started:" not in again.stderr and "| gan-run, 1 of 1 seeds completed" in again.stdout
+    changed = toy_quality("steps=3")  # other overrides: the folder's run is not this one
+    assert "started:" in changed.stderr and "Not re-run" not in changed.stdout
