@@ -149,6 +149,19 @@ def test_gan_claims_smoke_writes_a_report_whose_verdicts_follow_from_its_numbers
     for figure in entry["figures"]:
         assert (tmp_path / "report" / figure).is_file()
 
+    # an earlier report's other claims are kept; --no-run computes the verdict again from the runs
+    earlier = {**entry, "id": "optimal_d_is_js", "reason": "from an earlier report"}
+    (tmp_path / "report" / "claims.json").write_text(json.dumps([entry, earlier]))
+    again = run_cli("gan-claims", "--smoke", "--only", "js_estimate_under_packing", "--no-run", "--out", "report",
+                    cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    assert again.returncode == 0, again.stderr
+    merged = json.loads((tmp_path / "report" / "claims.json").read_text())
+    assert [e["id"] for e in merged] == ["optimal_d_is_js", "js_estimate_under_packing"]  # all_claims' order
+    assert merged[1]["numbers"] == entry["numbers"] and merged[1]["wall_time_s"] is None
+    assert "kept from the earlier report" in (tmp_path / "report" / "claims.md").read_text()
+    missing = run_cli("gan-claims", "--only", "optimal_d_is_js", "--no-run", "--out", "report", cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: --no-run: no runs of optimal_d_is_js")
+
 
 def test_every_claim_declares_a_statement_a_preset_and_all_three_sizes():
     from gan_cli.claims.cli import all_claims

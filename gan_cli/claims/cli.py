@@ -1,6 +1,6 @@
 """gan-claims: run each claim's experiment through gan-run, then write the report.
 
-    gan-claims [--quick] [--out DIR] [--jobs N]
+    gan-claims [--quick] [--out DIR] [--jobs N] [--only ID,...] [--no-run]
 
 Writes DIR/claims.md, DIR/claims.json, DIR/*.png and, per claim, DIR/runs/<claim>/ (the gan-run
 sweep) and DIR/runs/<claim>.log (its output). Exit status 0 when every claim got a verdict,
@@ -10,6 +10,7 @@ whatever the verdicts are: a claim that does not hold is a result.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default="claims", help="report folder (default: ./claims)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel gan-run jobs (Hydra's joblib launcher; "
                         "default: the usable cores); gan-run's thread policy gives each its share of the cores")
-    parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # comma-separated claim ids
+    parser.add_argument("--only", default=None, help="comma-separated claim ids: run these alone; the other claims' "
+                        "entries of a report already in --out are kept")
+    parser.add_argument("--no-run", action="store_true", help="compute the verdicts from the runs already in "
+                        "--out/runs (a stopped run's, or after a threshold changed) without running gan-run")
     return parser.parse_args(argv)
 
 
@@ -66,20 +70,40 @@ def run(args: argparse.Namespace) -> list[dict]:
     for claim in claims:
         sweep_dir = (out / "runs" / claim.id).resolve()
         print(f"{claim.id}: {claim.command(size)}", flush=True)
-        began = time.monotonic()
-        status = launch(claim.overrides(size), sweep_dir, args.jobs, out / "runs" / f"{claim.id}.log")
+        began, measured = time.monotonic(), time.strftime("%Y-%m-%d %H:%M %Z")
+        if args.no_run:
+            if not sweep_dir.is_dir():
+                raise GanRunError(f"--no-run: no runs of {claim.id} in {sweep_dir}")
+            status = None
+        else:
+            status = launch(claim.overrides(size), sweep_dir, args.jobs, out / "runs" / f"{claim.id}.log")
         outcome = claim.outcome(read_runs(sweep_dir), out)
-        print(f"  {outcome.verdict} ({time.monotonic() - began:.0f} s, gan-run exit {status}): {outcome.reason}",
+        print(f"  {outcome.verdict} ({time.monotonic() - began:.0f} s, "
+              f"{'gan-run not run' if args.no_run else f'gan-run exit {status}'}): {outcome.reason}",
               flush=True)
         entries.append({"id": claim.id, "statement": claim.statement, "command": claim.command(size),
                         "verdict": outcome.verdict, "numbers": outcome.numbers, "figures": outcome.figures,
                         "reason": outcome.reason, "thresholds": claim.thresholds, "source": claim.source,
-                        "size": size, "gan_run_exit_status": status})
-    write_json(out / "claims.json", entries)
-    write_markdown(out / "claims.md", entries, size, time.monotonic() - start)
+                        "size": size, "gan_run_exit_status": status, "measured": measured,
+                        "wall_time_s": None if args.no_run else round(time.monotonic() - began)})
+    kept = kept_entries(out / "claims.json", entries) if args.only else []
+    order = {c.id: i for i, c in enumerate(all_claims())}
+    report = sorted(kept + entries, key=lambda e: order.get(e["id"], len(order)))
+    write_json(out / "claims.json", report)
+    write_markdown(out / "claims.md", report, size, None if args.no_run else time.monotonic() - start,
+                   [e["id"] for e in kept])
     print(verdict_table(entries))
     print(f"report: {out / 'claims.md'}  ({time.monotonic() - start:.0f} s)")
     return entries
+
+
+def kept_entries(path: Path, entries: list[dict]) -> list[dict]:
+    """The entries of an earlier report at ``path`` for claims not in ``entries`` (``--only``
+    re-runs some claims and keeps the rest of the report)."""
+    if not path.is_file():
+        return []
+    rerun = {e["id"] for e in entries}
+    return [e for e in json.loads(path.read_text()) if e["id"] not in rerun]
 
 
 def main(argv: list[str] | None = None) -> None:
