@@ -51,7 +51,7 @@ def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path):
                        "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
-    assert record["overrides"][:1] == ["model.pack=2"] and record["value"] is not None  # trial 0: the preset
+    assert record["overrides"][:1] == ["constraint=r1"] and record["value"] is not None  # trial 0: the preset
     again = run_bench("grid_search.py", "--no-run", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert "1 trials (1 completed" in again.stdout and "| 0 |" in again.stdout
 
@@ -79,3 +79,19 @@ def test_toy_quality_keeps_a_completed_seed_and_reruns_a_changed_one(tmp_path):
     assert "started:" not in again.stderr and "| gan-run, 1 of 1 seeds completed" in again.stdout
     changed = toy_quality("steps=3")  # other overrides: the folder's run is not this one
     assert "started:" in changed.stderr and "Not re-run" not in changed.stdout
+
+
+def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
+    import optuna
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from grid_search import PRESET, suggest
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    from conftest import compose_config
+
+    preset = compose_config(tmp_path / "a", ["experiment=grid_benchmark"])
+    trial = compose_config(tmp_path / "b", ["experiment=grid_benchmark", *suggest(optuna.trial.FixedTrial(PRESET))])
+    drop = {"hydra"}
+    assert {k: v for k, v in preset.items() if k not in drop} == {k: v for k, v in trial.items() if k not in drop}

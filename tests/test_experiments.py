@@ -40,16 +40,19 @@ def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path)
     assert "gan_cli.data.grid" in config
 
 
-@pytest.mark.parametrize("dataset, modes", [("ring", 8), ("grid", 25)])
-def test_benchmark_presets_train_a_packed_discriminator_with_a_decaying_lr(gan_run, tmp_path, dataset, modes):
+@pytest.mark.parametrize("dataset, modes, d_inputs, penalty", [("ring", 8, 4, None), ("grid", 25, 2, "discriminator/r1_penalty")])
+def test_benchmark_presets_train_their_discriminator_with_a_decaying_lr(gan_run, tmp_path, dataset, modes, d_inputs,
+                                                                       penalty):
     result = gan_run(f"experiment={dataset}_benchmark", "trainer=smoke", "hydra.run.dir=run")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed" and 0 <= summary["final"]["eval/modes"] <= modes
     assert {"eval/high_quality_pct", "eval/mode_kl"} <= summary["best"].keys()
-    # PacGAN2: D's first layer reads two 2-D samples at once
+    # the ring's PacGAN2 D reads two 2-D samples at once; the grid's reads one, with R1 on real samples
     state = torch.load(tmp_path / "run/checkpoints/last.ckpt", weights_only=True)["state_dict"]
-    assert state["discriminator.net.0.weight"].shape[1] == 4
+    assert state["discriminator.net.0.weight"].shape[1] == d_inputs
+    penalties = {tag for tag in scalars(tmp_path / "run") if tag.endswith("_penalty")}
+    assert penalties == ({penalty} if penalty else set())
     lr = [v for _, v in scalars(tmp_path / "run")["lr/generator"]]
     assert lr == sorted(lr, reverse=True) and lr[-1] == 0.0
     assert (tmp_path / "run" / "figures" / "step_000010.png").is_file()
