@@ -66,19 +66,37 @@ def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_pa
     assert "1 over the CPU budget" in result.stdout
 
 
-def test_toy_quality_keeps_a_completed_seed_and_reruns_a_changed_one(tmp_path):
-    def toy_quality(*overrides, keep=True):
-        return run_bench("toy_quality.py", "--seeds", "1", "--jobs", "1", "--datasets", "ring",
-                         *(["--keep"] if keep else []), "--out", str(tmp_path / "runs"), "--", "trainer=smoke",
-                         *overrides, cwd=tmp_path)
+def completed_summary(run_dir: Path, overrides: list[str], status: str = "completed") -> None:
+    run_dir.mkdir(parents=True)
+    (run_dir / "summary.json").write_text(json.dumps({
+        "status": status, "overrides": overrides, "cpu_time_s": 12.0, "wall_time_s": 13.0,
+        "final": {"eval/modes": 8, "eval/high_quality_pct": 95.5, "eval/mode_kl": 0.01}}))
 
-    first = toy_quality(keep=False)
-    assert first.returncode == 0, first.stdout + first.stderr
-    again = toy_quality()
-    assert again.returncode == 0 and "Not re-run (--keep): ring seed 0" in again.stdout
-    assert "started:" not in again.stderr and "| gan-run, 1 of 1 seeds completed" in again.stdout
-    changed = toy_quality("steps=3")  # other overrides: the folder's run is not this one
-    assert "started:" in changed.stderr and "Not re-run" not in changed.stdout
+
+def test_toy_quality_keeps_a_seed_that_completed_with_the_same_overrides(tmp_path):
+    # a run folder as a search trial leaves it: toy_quality --keep tabulates it and starts nothing
+    completed_summary(tmp_path / "runs" / "ring" / "seed_0", ["experiment=ring_benchmark", "seed=0", "steps=7"])
+    result = run_bench("toy_quality.py", "--seeds", "1", "--jobs", "1", "--datasets", "ring", "--keep",
+                       "--out", str(tmp_path / "runs"), "--", "steps=7", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Not re-run (--keep): ring seed 0" in result.stdout and "started:" not in result.stderr
+    assert "| gan-run, 1 of 1 seeds completed | 8.00 ± 0.00 | 95.50 ± 0.00 |" in result.stdout
+
+
+def test_toy_quality_reruns_a_seed_whose_folder_holds_another_run(tmp_path):
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from toy_quality import Job, completed_with
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    command = ["gan-run", "experiment=ring_benchmark", "seed=0", "steps=7", f"hydra.run.dir={tmp_path}/x"]
+    completed_summary(tmp_path / "same", command[1:4])
+    completed_summary(tmp_path / "other", ["experiment=ring_benchmark", "seed=0", "steps=8"])
+    completed_summary(tmp_path / "failed", command[1:4], status="failed")
+    assert completed_with(Job("ring", 0, tmp_path / "same", command))
+    assert not completed_with(Job("ring", 0, tmp_path / "other", command))
+    assert not completed_with(Job("ring", 0, tmp_path / "failed", command))
+    assert not completed_with(Job("ring", 0, tmp_path / "never_ran", command))
 
 
 def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
