@@ -33,6 +33,15 @@ def test_eval_cost_times_every_part_of_an_image_evaluation(tmp_path):
     assert "extractor: classifier" in result.stdout
 
 
+def bench_module(name: str):
+    """A bench/ script imported as a module (its own imports resolve next to it)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
 def run_bench(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "bench" / script), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=240)
@@ -46,14 +55,16 @@ def test_lipschitz_bench_runs_a_constraint_and_tabulates_it(tmp_path):
     assert "n/a" not in row.split("|")[3]  # the measured Lipschitz constant was read back
 
 
-def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path):
+def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path, capsys):
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
                        "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
     assert record["overrides"][:1] == ["constraint=r1"] and record["value"] is not None  # trial 0: the preset
-    again = run_bench("grid_search.py", "--no-run", "--out", str(tmp_path / "runs"), cwd=tmp_path)
-    assert "1 trials (1 completed" in again.stdout and "| 0 |" in again.stdout
+    grid_search = bench_module("grid_search")  # --no-run's table, in this process (no optuna import)
+    grid_search.report(tmp_path / "runs")
+    printed = capsys.readouterr().out
+    assert "1 trials (1 completed" in printed and "| 0 |" in printed
 
 
 def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_path):
@@ -84,11 +95,8 @@ def test_toy_quality_keeps_a_seed_that_completed_with_the_same_overrides(tmp_pat
 
 
 def test_toy_quality_reruns_a_seed_whose_folder_holds_another_run(tmp_path):
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from toy_quality import Job, completed_with
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    toy_quality = bench_module("toy_quality")
+    Job, completed_with = toy_quality.Job, toy_quality.completed_with
     command = ["gan-run", "experiment=ring_benchmark", "seed=0", "steps=7", f"hydra.run.dir={tmp_path}/x"]
     completed_summary(tmp_path / "same", command[1:4])
     completed_summary(tmp_path / "other", ["experiment=ring_benchmark", "seed=0", "steps=8"])
@@ -100,16 +108,20 @@ def test_toy_quality_reruns_a_seed_whose_folder_holds_another_run(tmp_path):
 
 
 def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
-    import optuna
-
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from grid_search import PRESET, suggest
-    finally:
-        sys.path.remove(str(REPO / "bench"))
     from conftest import compose_config
 
+    grid_search = bench_module("grid_search")
+
+    class Fixed:  # what optuna.trial.FixedTrial(PRESET) answers, without importing optuna (3 s)
+        def suggest_categorical(self, name, choices):
+            assert grid_search.PRESET[name] in choices
+            return grid_search.PRESET[name]
+
+        def suggest_float(self, name, low, high, log=False):
+            assert low <= grid_search.PRESET[name] <= high
+            return grid_search.PRESET[name]
+
     preset = compose_config(tmp_path / "a", ["experiment=grid_benchmark"])
-    trial = compose_config(tmp_path / "b", ["experiment=grid_benchmark", *suggest(optuna.trial.FixedTrial(PRESET))])
+    trial = compose_config(tmp_path / "b", ["experiment=grid_benchmark", *grid_search.suggest(Fixed())])
     drop = {"hydra"}
     assert {k: v for k, v in preset.items() if k not in drop} == {k: v for k, v in trial.items() if k not in drop}
