@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
-from gan_cli.claims.runs import RunJob, select
+from gan_cli.claims.runs import RunJob, final_values, select, status_counts
 from gan_cli.claims.stats import difference, mean_se
 
 OPTIMIZERS = ("rmsprop", "adam")
@@ -33,12 +33,8 @@ class MomentumDestabilisesWgan(Claim):
         numbers: dict = {}
         for name in OPTIMIZERS:
             found = select(runs, optim=name)
-            diverged = [r for r in found if r.status == "diverged"]
-            w1 = [float(r.summary["final"]["eval/wasserstein_exact"]) for r in found
-                  if r.status == "completed" and "eval/wasserstein_exact" in r.summary.get("final", {})]
-            numbers[name] = {"runs": len(found), "diverged": len(diverged), "failed_otherwise":
-                             len([r for r in found if r.status not in ("completed", "diverged")]),
-                             "final_wasserstein_exact": mean_se(w1), "values": w1}
+            w1 = final_values([r for r in found if r.status == "completed"], "eval/wasserstein_exact")
+            numbers[name] = {**status_counts(found), "final_wasserstein_exact": mean_se(w1), "values": w1}
         gap, se = difference(numbers["adam"]["final_wasserstein_exact"], numbers["rmsprop"]["final_wasserstein_exact"])
         numbers["w1_difference_adam_minus_rmsprop"], numbers["difference_se"] = gap, se
         figure = self.figure(numbers, out_dir)

@@ -93,3 +93,14 @@ def read_runs(sweep_dir: Path) -> list[RunJob]:
 def select(runs: list[RunJob], **values: str) -> list[RunJob]:
     """The jobs whose overrides hold these values (``select(runs, loss="gan")``)."""
     return [r for r in runs if all(r.overrides.get(k.replace("__", ".")) == v for k, v in values.items())]
+
+
+def status_counts(runs: list[RunJob]) -> dict[str, int]:
+    """How many jobs there are, how many diverged, and how many failed for another reason."""
+    return {"runs": len(runs), "diverged": sum(r.status == "diverged" for r in runs),
+            "failed_otherwise": sum(r.status not in ("completed", "diverged") for r in runs)}
+
+
+def final_values(runs: list[RunJob], metric: str) -> list[float]:
+    """The metric's value at the final evaluation of each job that logged it."""
+    return [float(r.summary["final"][metric]) for r in runs if metric in r.summary.get("final", {})]

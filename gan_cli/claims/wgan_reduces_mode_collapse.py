@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
-from gan_cli.claims.runs import RunJob, select
+from gan_cli.claims.runs import RunJob, final_values, select
 from gan_cli.claims.stats import difference, mean_se
 
 LOSSES = ("gan", "wgan_gp", "wgan")
@@ -38,8 +38,7 @@ class WganReducesModeCollapse(Claim):
             for run in select(runs, loss=loss):
                 target = run.summary.get("steps") if run.status == "completed" else None
                 (done if target is not None else unfinished).append(run)
-            table[loss] = {metric: mean_se([float(r.summary["final"][metric]) for r in done
-                                            if metric in r.summary.get("final", {})]) for metric in METRICS}
+            table[loss] = {metric: mean_se(final_values(done, metric)) for metric in METRICS}
         gap, se = difference(table["wgan_gp"]["eval/modes"], table["gan"]["eval/modes"])
         numbers = {"table": table, "modes_difference_wgan_gp_minus_gan": gap, "difference_se": se,
                    "unfinished_jobs": [str(r.folder) for r in unfinished],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
-from gan_cli.claims.runs import RunJob, select
+from gan_cli.claims.runs import RunJob, final_values, select, status_counts
 from gan_cli.claims.stats import difference, mean_se
 
 LOSSES = ("gan", "wgan")
@@ -45,14 +45,9 @@ class WganTrainsMlpGenerator(Claim):
         for loss in LOSSES:
             found = select(runs, loss=loss)
             done = [r for r in found if r.status == "completed"]
-            numbers[loss] = {
-                "runs": len(found), "diverged": len([r for r in found if r.status == "diverged"]),
-                "failed_otherwise": len([r for r in found if r.status not in ("completed", "diverged")]),
-                **{metric: mean_se([float(r.summary["final"][metric]) for r in done
-                                    if metric in r.summary.get("final", {})]) for metric in METRICS},
-                "fid_values": [float(r.summary["final"]["eval/fid"]) for r in done
-                               if "eval/fid" in r.summary.get("final", {})],
-            }
+            numbers[loss] = {**status_counts(found),
+                             **{metric: mean_se(final_values(done, metric)) for metric in METRICS},
+                             "fid_values": final_values(done, "eval/fid")}
         gap, se = difference(numbers["gan"]["eval/fid"], numbers["wgan"]["eval/fid"])
         numbers["fid_difference_gan_minus_wgan"], numbers["difference_se"] = gap, se
         numbers["steps"] = sorted({int(r.summary.get("steps", 0)) for r in runs})
