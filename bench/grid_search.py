@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
         parser.error("--trials, --trial-seeds and --jobs must be >= 1")
+    if args.seed_cpu_minutes <= 0 or (args.minutes is not None and args.minutes <= 0):
+        parser.error("--seed-cpu-minutes and --minutes must be > 0")
 
     out = args.out.resolve()
     if args.no_run:
