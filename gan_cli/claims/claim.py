@@ -51,3 +51,25 @@ class Claim:
 
     def outcome(self, runs: Any, out_dir: Path) -> Outcome:
         raise NotImplementedError
+
+    @staticmethod
+    def new_figure(rows: int, columns: int, size: tuple[float, float]) -> tuple[Any, Any]:
+        """A matplotlib figure and its axes (``plt.subplots``), drawn off-screen: gan-claims
+        runs where there is no display."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        return plt.subplots(rows, columns, figsize=size, dpi=100)
+
+    def save_figure(self, fig: Any, out_dir: Path) -> str:
+        """``fig`` as ``<id>.png`` in the report folder, then closed (a report draws several);
+        the name, as Outcome.figures lists it."""
+        import matplotlib.pyplot as plt
+
+        fig.tight_layout()
+        name = f"{self.id}.png"
+        fig.savefig(out_dir / name)
+        plt.close(fig)
+        return name

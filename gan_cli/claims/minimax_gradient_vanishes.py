@@ -94,12 +94,7 @@ class MinimaxGradientVanishes(Claim):
         return Outcome(HELD, "; ".join(checks), numbers, [figure])
 
     def figure(self, gap, grads, near, offset, out_dir: Path) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+        fig, (left, right) = self.new_figure(1, 2, (10, 4))
         gaps = dict(gap)
         for name, curve in grads.items():
             right.semilogy([s for s, _ in curve], [max(v, 1e-12) for _, v in curve], label=name)
@@ -117,8 +112,4 @@ class MinimaxGradientVanishes(Claim):
         right.set_ylabel("‖∇θ L_G‖")
         right.legend(fontsize=8)
         fig.suptitle("G's gradient as D approaches D* (seeds 001, 002)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)

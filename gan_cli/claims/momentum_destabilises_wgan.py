@@ -53,12 +53,7 @@ class MomentumDestabilisesWgan(Claim):
         return Outcome(INCONCLUSIVE, text, numbers, [figure])
 
     def figure(self, numbers, out_dir: Path) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3.6), dpi=100)
+        fig, ax = self.new_figure(1, 1, (5, 3.6))
         for x, name in enumerate(OPTIMIZERS):
             values = numbers[name]["values"]
             ax.plot([x] * len(values), values, "o", alpha=0.7)
@@ -70,8 +65,4 @@ class MomentumDestabilisesWgan(Claim):
         ax.set_xticks(range(len(OPTIMIZERS)), OPTIMIZERS)
         ax.set_ylabel("final eval/wasserstein_exact")
         ax.set_title("Clipped WGAN: RMSProp vs Adam (seed 002)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)

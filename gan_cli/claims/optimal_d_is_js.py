@@ -93,15 +93,11 @@ class OptimalDIsJS(Claim):
         return Outcome(NOT_HELD, "; ".join(why), numbers, [figure])
 
     def figure(self, rows: list[dict], out_dir: Path) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         import numpy as np
 
         d = np.linspace(0.0, 10.0, 201)
         js = np.array([js_unit_gaussians(x) for x in d])
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+        fig, (left, right) = self.new_figure(1, 2, (10, 4))
         left.plot(d, js, color="black", label="JS(N(0,1) ‖ N(d,1)), numerical integration")
         left.axhline(math.log(2.0), color="grey", linestyle=":", label="log 2")
         left.plot([r["distance"] for r in rows], [r["js_estimate"] for r in rows], "o", color="tab:red",
@@ -119,8 +115,4 @@ class OptimalDIsJS(Claim):
         right.set_ylabel("dJS/dd")
         right.legend(fontsize=8)
         fig.suptitle("JS saturates at log 2 (seed 004, Fig. 3-4)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)

@@ -87,12 +87,7 @@ class WganLossTracksQuality(Claim):
         return None
 
     def figure(self, series, floor, out_dir: Path) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4), dpi=100)
+        fig, axes = self.new_figure(1, 3, (14, 4))
         for ax, (loss, points) in zip(axes, series.items()):
             steps = [p[0] for p in points]
             ax.plot(steps, [p[2] for p in points], color="black", label="eval/wasserstein_exact")
@@ -109,8 +104,4 @@ class WganLossTracksQuality(Claim):
             more = twin.get_legend_handles_labels()
             ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7)
         fig.suptitle("Does the loss track sample quality? (seed 002)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)

@@ -57,20 +57,11 @@ class WganReducesModeCollapse(Claim):
         return Outcome(INCONCLUSIVE, text + f": within {SIGNIFICANT} standard errors", numbers, [figure])
 
     def figure(self, table, out_dir: Path) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
+        fig, axes = self.new_figure(1, 3, (12, 3.6))
         for ax, metric in zip(axes, METRICS):
             means = [table[loss][metric]["mean"] or 0.0 for loss in LOSSES]
             errors = [table[loss][metric]["se"] or 0.0 for loss in LOSSES]
             ax.bar(LOSSES, means, yerr=errors, capsize=4, color=["tab:blue", "tab:orange", "tab:green"])
             ax.set_title(f"{metric} (mean ± s.e.)", fontsize=9)
         fig.suptitle("Mode collapse on the 25-mode grid (seed 002)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)

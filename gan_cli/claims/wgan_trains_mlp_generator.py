@@ -75,13 +75,9 @@ class WganTrainsMlpGenerator(Claim):
 
     def figure(self, runs: list[RunJob], numbers: dict, out_dir: Path) -> str:
         """Final FID per loss (each seed a dot), FID over training, and seed 0's last sample grid per loss."""
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.image as mpimg
-        import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), dpi=100)
+        fig, axes = self.new_figure(1, 4, (15, 3.8))
         colors = {"gan": "tab:blue", "wgan": "tab:green"}
         for i, loss in enumerate(LOSSES):
             values = numbers[loss]["fid_values"]
@@ -108,8 +104,4 @@ class WganTrainsMlpGenerator(Claim):
             else:
                 ax.set_title(f"{loss}, seed 0: no sample grid", fontsize=9)
         fig.suptitle("An MLP generator without batch norm on MNIST digits (seed 002)", fontsize=10)
-        fig.tight_layout()
-        name = f"{self.id}.png"
-        fig.savefig(out_dir / name)
-        plt.close(fig)
-        return name
+        return self.save_figure(fig, out_dir)
