@@ -55,9 +55,13 @@ def test_lipschitz_bench_runs_a_constraint_and_tabulates_it(tmp_path):
     assert "n/a" not in row.split("|")[3]  # the measured Lipschitz constant was read back
 
 
+#: after a trial's overrides, so they win over its widths and batch size: the plumbing, not the preset's cost
+TINY = ("model.hidden=[16,16]", "batch_size=64")
+
+
 def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path, capsys):
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
-                       "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
+                       "--out", str(tmp_path / "runs"), "--", "trainer=smoke", *TINY, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
     assert record["overrides"][:1] == ["constraint=r1"] and record["value"] is not None  # trial 0: the preset
@@ -69,7 +73,8 @@ def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path, capsys):
 
 def test_grid_search_stops_a_seed_over_its_cpu_budget_and_fails_the_trial(tmp_path):
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
-                       "--seed-cpu-minutes", "0.01", "--out", str(tmp_path / "runs"), "--", "trainer=smoke", cwd=tmp_path)
+                       "--seed-cpu-minutes", "0.01", "--out", str(tmp_path / "runs"), "--", "trainer=smoke", *TINY,
+                       cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "over 1 CPU s, stopped" in result.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("trial.json")]
