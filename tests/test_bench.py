@@ -112,21 +112,33 @@ def test_toy_quality_reruns_a_seed_whose_folder_holds_another_run(tmp_path):
     assert not completed_with(Job("ring", 0, tmp_path / "never_ran", command))
 
 
+def fixed_trial(params: dict):
+    """What optuna.trial.FixedTrial(params) answers, without importing optuna (3 s)."""
+
+    class Fixed:
+        def suggest_categorical(self, name, choices):
+            assert params[name] in choices
+            return params[name]
+
+        def suggest_float(self, name, low, high, log=False):
+            assert low <= params[name] <= high
+            return params[name]
+
+    return Fixed()
+
+
 def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
     from conftest import compose_config
 
     grid_search = bench_module("grid_search")
-
-    class Fixed:  # what optuna.trial.FixedTrial(PRESET) answers, without importing optuna (3 s)
-        def suggest_categorical(self, name, choices):
-            assert grid_search.PRESET[name] in choices
-            return grid_search.PRESET[name]
-
-        def suggest_float(self, name, low, high, log=False):
-            assert low <= grid_search.PRESET[name] <= high
-            return grid_search.PRESET[name]
-
     preset = compose_config(tmp_path / "a", ["experiment=grid_benchmark"])
-    trial = compose_config(tmp_path / "b", ["experiment=grid_benchmark", *grid_search.suggest(Fixed())])
+    trial = compose_config(tmp_path / "b", ["experiment=grid_benchmark",
+                                            *grid_search.suggest(fixed_trial(grid_search.PRESET))])
     drop = {"hydra"}
     assert {k: v for k, v in preset.items() if k not in drop} == {k: v for k, v in trial.items() if k not in drop}
+    # the local space's trial 0: the same preset, with only the longer schedule
+    local = compose_config(tmp_path / "c", ["experiment=grid_benchmark",
+                                            *grid_search.suggest_local(fixed_trial(grid_search.LOCAL_FIRST))])
+    differs = {k for k in preset.keys() | local.keys() if k not in drop and preset.get(k) != local.get(k)}
+    assert differs == {"steps", "lr_schedule"} and local["steps"] == 18000 > preset["steps"]
+    assert local["lr_schedule"] == {**preset["lr_schedule"], "T_max": 18000}  # the cosine decay spans the run
