@@ -13,6 +13,7 @@ theory wants), the final exact W1 and the modes found, as mean ± standard error
 
     .venv/bin/python bench/lipschitz.py [--seeds 1] [--jobs 2] [--constraints clip gp ...] [--out DIR]
     .venv/bin/python bench/lipschitz.py -- steps=1000          # extra gan-run overrides after --
+    .venv/bin/python bench/lipschitz.py --seeds 3 --keep       # seeds 1-2 added to a 1-seed table
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
 import toy_quality
-from toy_quality import Job, read_summary, run_all
+from toy_quality import Job, keep_completed, read_summary, run_all
 
 CONSTRAINTS = ("clip", "gp", "lp", "r1", "r2", "dragan", "sn")
 DATASETS = ("ring", "grid")
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench_runs/lipschitz"), help="run folders go here")
     parser.add_argument("--no-run", action="store_true",
                         help="run nothing: tabulate the run folders already in --out (e.g. of a stopped benchmark)")
+    parser.add_argument("--keep", action="store_true",
+                        help="do not re-run a run folder in --out that already completed with the same overrides")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides (after --)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                           *args.overrides, f"hydra.run.dir={out / c / d / f'seed_{s}'}"])
                      for s in range(args.seeds)]
             for c in args.constraints for d in args.datasets}
+    every = [j for group in jobs.values() for j in group]
+    kept = keep_completed(every) if args.keep and not args.no_run else []
     start = time.monotonic()
     if args.no_run:
         for job in (j for group in jobs.values() for j in group):
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             job.returncode = 0 if job.summary.get("status") == "completed" else None
             job.cpu_s = job.summary.get("cpu_time_s", float("nan"))
     else:
-        run_all([j for group in jobs.values() for j in group], args.jobs)  # threads: gan-run's policy
+        run_all([j for j in every if j not in kept], args.jobs)  # threads: gan-run's policy
     total = time.monotonic() - start
 
     print("## gan-run Lipschitz constraints: WGAN's critic estimate against the exact W1\n")
@@ -98,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     cpu = sorted(j.cpu_s for group in jobs.values() for j in group if j.returncode == 0)
     if cpu:
         print(f"Per run: CPU {cpu[len(cpu) // 2]:.0f} s median (max {cpu[-1]:.0f} s) over {len(cpu)} runs.")
-    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''} --seeds {args.seeds} "
+    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''}{' --keep' if args.keep else ''} "
+          f"--seeds {args.seeds} "
           f"--jobs {args.jobs} --constraints "
           f"{' '.join(args.constraints)} --datasets {' '.join(args.datasets)}"
           f"{' --' + extra if extra else ''}`; {args.jobs} runs at a time with {threads} torch "
           f"thread{'s' if threads > 1 else ''} each, {total / 60:.1f} min in all. Run folders: {args.out}\n")
+    if kept:
+        print(f"Not re-run (--keep): {len(kept)} of {len(every)} runs completed before with the same overrides; "
+              "their CPU seconds are the ones their summary.json recorded.\n")
     print("Machine:")
     print("\n".join(machine_lines()))
     return 0 if all(j.summary.get("status") == "completed" for group in jobs.values() for j in group) else 1

@@ -149,6 +149,16 @@ def completed_with(job: Job) -> bool:
     return summary.get("status") == "completed" and summary.get("overrides") == wanted
 
 
+def keep_completed(jobs: list[Job]) -> list[Job]:
+    """--keep: the jobs whose run folder already completed with the same overrides, filled in
+    from their summary.json (its CPU and wall seconds) instead of being run again."""
+    kept = [j for j in jobs if completed_with(j)]
+    for job in kept:
+        job.summary, job.returncode = read_summary(job.run_dir), 0
+        job.cpu_s, job.wall_s = job.summary["cpu_time_s"], job.summary["wall_time_s"]
+    return kept
+
+
 def table(dataset: str, jobs: list[Job], overrides: list[str]) -> list[str]:
     done = [j for j in jobs if j.summary.get("status") == "completed"]
     values = {m: [float(j.final[m]) for j in done if m in j.final] for m in METRICS}
@@ -201,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 [script, f"experiment={d}_benchmark", f"seed={s}", *args.overrides,
                  f"hydra.run.dir={args.out.resolve() / d / f'seed_{s}'}"])
             for d in args.datasets for s in range(args.seeds)]
-    kept = [j for j in jobs if args.keep and completed_with(j)]
-    for job in kept:
-        job.summary, job.returncode = read_summary(job.run_dir), 0
-        job.cpu_s, job.wall_s = job.summary["cpu_time_s"], job.summary["wall_time_s"]
+    kept = keep_completed(jobs) if args.keep else []
     start = time.monotonic()
     run_all([j for j in jobs if j not in kept], args.jobs)
     total = time.monotonic() - start

@@ -99,6 +99,16 @@ def test_toy_quality_keeps_a_seed_that_completed_with_the_same_overrides(tmp_pat
     assert "| gan-run, 1 of 1 seeds completed | 8.00 ± 0.00 | 95.50 ± 0.00 |" in result.stdout
 
 
+def test_lipschitz_keep_tabulates_a_completed_run_without_training(tmp_path):
+    completed_summary(tmp_path / "runs" / "clip" / "ring" / "seed_0",
+                      ["experiment=lipschitz", "constraint=clip", "dataset=ring", "seed=0", "steps=7"])
+    result = run_bench("lipschitz.py", "--constraints", "clip", "--datasets", "ring", "--jobs", "1", "--keep",
+                       "--out", str(tmp_path / "runs"), "--", "steps=7", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Not re-run (--keep): 1 of 1 runs" in result.stdout and "started:" not in result.stderr
+    assert "| clip | n/a | n/a | n/a | 8 ± 0 |" in result.stdout  # the kept summary's numbers
+
+
 def test_toy_quality_reruns_a_seed_whose_folder_holds_another_run(tmp_path):
     toy_quality = bench_module("toy_quality")
     Job, completed_with = toy_quality.Job, toy_quality.completed_with
