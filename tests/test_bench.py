@@ -47,6 +47,7 @@ def run_bench(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess
                           text=True, timeout=240)
 
 
+@pytest.mark.slow
 def test_lipschitz_bench_runs_a_constraint_and_tabulates_it(tmp_path):
     result = run_bench("lipschitz.py", "--constraints", "clip", "--datasets", "ring", "--jobs", "1",
                        "--out", str(tmp_path / "runs"), "--", "trainer=smoke", "eval_every=5", cwd=tmp_path)
@@ -59,6 +60,7 @@ def test_lipschitz_bench_runs_a_constraint_and_tabulates_it(tmp_path):
 TINY = ("model.hidden=[16,16]", "batch_size=64")
 
 
+@pytest.mark.slow
 def test_grid_search_bench_runs_a_trial_and_reports_it(tmp_path, capsys):
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1",
                        "--out", str(tmp_path / "runs"), "--", "trainer=smoke", *TINY, cwd=tmp_path)

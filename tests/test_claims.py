@@ -129,6 +129,7 @@ def test_w1_floor_is_the_distance_between_two_real_samples():
     assert 0.005 < floor["mean"] < 0.1 and floor["std"] > 0
 
 
+@pytest.mark.slow
 def test_gan_claims_smoke_writes_a_report_whose_verdicts_follow_from_its_numbers(tmp_path):
     # one claim at smoke size (seconds): the packed D, which also checks the tag's new name
     result = run_cli("gan-claims", "--smoke", "--only", "js_estimate_under_packing", "--out", "report",

@@ -150,6 +150,7 @@ def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, 
     assert len(seen) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", [
     ["loss=wgan_gp"],
     # packed D, a learning-rate schedule (its state travels in the checkpoint) and G's weight average
@@ -224,6 +225,7 @@ def test_image_data_logs_sample_grids_and_gan_sample_writes_a_png_grid(gan_run, 
     assert array.shape == (5, 3, 16, 16) and np.abs(array).max() <= 1
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(gan_run_process, tmp_path):
     # ddp_cpu spawns its workers, so it works inside a Hydra multirun (the subprocess launcher
     # would re-run the whole sweep command); a GAN job and a WGAN-GP job, 2 processes each.
@@ -241,6 +243,7 @@ def test_ddp_on_two_cpu_processes_in_a_multirun_writes_one_checkpoint_per_job(ga
         assert summary["status"] == "completed" and summary["steps"] == 4
 
 
+@pytest.mark.slow
 def test_ddp_subprocess_launcher_runs_rank_zero_bookkeeping_once(gan_run_process, tmp_path):
     # trainer=ddp's strategy, on 2 CPU processes: Lightning re-runs gan-run for rank 1
     result = gan_run_process("trainer=smoke", "steps=4", "trainer.devices=2",

@@ -196,6 +196,7 @@ values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("GAN_RUN_PROPERTY_EXAMPLES", 25)), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(NUMERIC_KEYS), value=values)
@@ -253,6 +254,7 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, exit_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_mid_run_saves_a_checkpoint_that_resumes_exactly(gan_run, tmp_path, sig, exit_code):
     """SIGTERM (a cluster pre-empting the job) and Ctrl-C both stop between two generator steps."""
@@ -283,6 +285,7 @@ def test_signal_mid_run_saves_a_checkpoint_that_resumes_exactly(gan_run, tmp_pat
         torch.testing.assert_close(b[key], a[key], atol=1e-6, rtol=0, msg=key)
 
 
+@pytest.mark.slow
 def test_kill_during_checkpointing_never_leaves_a_broken_last_ckpt(tmp_path):
     # a 3 x 256 MLP and a save after every step: most of the run is spent writing checkpoints
     args = ["trainer=cpu", "checkpoint_every=1", "eval_every=0", "log_every=10", "batch_size=64", "hydra.run.dir=run"]

@@ -89,6 +89,7 @@ def test_spearman_is_the_rank_correlation_of_the_two_series():
     assert evaluation.track_correlation(None, None, {"eval/wasserstein_exact": 0.1}) == {}
 
 
+@pytest.mark.slow
 def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_discriminator(gan_run, tmp_path):
     """The claim guarded, at smoke sizes: after 2,000 D steps against the initial generator and
     with D frozen, the minimax loss gives the generator < 1 % of the non-saturating gradient."""
@@ -118,6 +119,7 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
     assert probe["wgan"][-1] > 3 * probe["wgan"][1], probe["wgan"]
 
 
+@pytest.mark.slow
 def test_js_saturation_js_is_stuck_at_log_2_while_the_wasserstein_distance_grows(gan_run, tmp_path):
     import math
 

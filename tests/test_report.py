@@ -207,6 +207,7 @@ def test_help_explains_the_default_metrics(tmp_path):
 # ---------------------------------------------------------------- a real sweep
 
 
+@pytest.mark.slow
 def test_report_of_a_real_sweep_with_one_failed_job(tmp_path):
     sweep_run = run_cli("gan-run", "-m", "trainer=smoke", "optim.lr=1e-3,-1", cwd=tmp_path)
     # the exit code is gan-run's business (1 or 2 for a sweep with a failed job); the folders are ours

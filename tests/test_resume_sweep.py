@@ -56,6 +56,7 @@ def fingerprint(job: Path) -> dict[str, tuple[int, int]]:
     return {f.name: (f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file()}
 
 
+@pytest.mark.slow
 def test_a_killed_joblib_sweep_continues_without_retraining_and_resumes_exactly(gan_run, tmp_path):
     sweep = tmp_path / "sweep"
 
@@ -125,6 +126,7 @@ def test_a_diverged_job_is_kept_unless_rerun_asks_and_a_changed_config_is_refuse
     assert json.loads(summary_path.read_text())["config_digest"] == "0" * 16  # left as it was
 
 
+@pytest.mark.slow
 def test_a_killed_optuna_study_continues_from_its_sqlite_file_with_its_finished_trials(gan_run, tmp_path):
     optuna = pytest.importorskip("optuna")
     args = ("-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "trainer=smoke", "eval_every=0",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 import yaml
 
 from conftest import job_folder
@@ -33,6 +34,7 @@ def test_optuna_search_runs_three_trials_and_writes_its_results(gan_run, tmp_pat
     assert (tmp_path / "search" / "optuna.db").is_file()  # the study, kept in the sweep folder
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
     result = gan_run("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "loss=gan,wgan", "trainer=smoke",
                      "hydra.sweep.dir=sweep")
@@ -49,6 +51,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
         assert summary["threads"]["omp_wait_policy"] == "PASSIVE"
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_each_job_as_a_submitit_job(gan_run, tmp_path):
     # the same launcher code path as hydra/launcher=slurm, without a cluster
     result = gan_run("-m", "hydra/launcher=submitit_local", "loss=gan,wgan", "trainer=smoke", "hydra.sweep.dir=sweep")

@@ -37,6 +37,7 @@ def wandb_records(path: Path):
             yield record
 
 
+@pytest.mark.slow
 def test_mlflow_and_wandb_record_the_curves_config_and_files_of_a_run(gan_run, tmp_path):
     pytest.importorskip("mlflow")
     pytest.importorskip("wandb")
