@@ -24,10 +24,10 @@ smoke: install        ## seconds on a CPU
 	$(BIN)/gan-run trainer=smoke
 
 test: install         ## the whole suite (what CI runs), in two processes
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --maxschedchunk 1
 
 test-fast: install    ## the suite without the tests marked slow (the end-to-end runs of over ~10 s each)
-	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --maxschedchunk 1 -m "not slow"
 
 bench: install        ## start-up, the loop vs plain torch, throughput (MLP, DCGAN 64x64), two jobs sharing the cores, one image evaluation
 	$(BIN)/python bench/startup.py $(STARTUP_ARGS)

@@ -43,8 +43,9 @@ MODES = 25
 #: preset's own (R1 since this search's first run) never leaks into a trial that drew another
 CONSTRAINT_WEIGHTS = {"none": None, "r1": (0.01, 10.0), "r2": (0.01, 10.0), "dragan": (0.01, 10.0),
                       "gp": (0.01, 10.0), "lp": (0.01, 10.0), "sn": None}
-# Within the goal's 10 CPU-minutes a seed: the preset (3 x 256, batch 256) takes 4; wider nets and
-# batches cost about width^2 x depth x batch, a penalty's double backward about 2x. A first search
+# Within the goal's 10 CPU-minutes a seed: the PacGAN2 preset this search started from (3 x 256,
+# batch 256, no penalty) took 4, the R1 preset 8 (~30 CPU-ms a step); wider nets and batches cost
+# about width^2 x depth x batch, a penalty's double backward about 2x. A first search
 # that also offered 4 x 400 and batch 512 drew them with R1 first: ~1 CPU-hour a seed, over budget.
 WIDTHS = {"3x256": [256, 256, 256], "3x320": [320, 320, 320], "4x256": [256, 256, 256, 256]}
 
@@ -55,7 +56,7 @@ PRESET = {"constraint": "r1", "r1_weight": 4.734989304499476, "pack": 1, "batch_
 
 
 #: the local space's trial 0: the preset, trained 18,000 steps instead of 16,000 (~535 CPU-s a seed)
-LOCAL_FIRST = {"r1_weight": PRESET["r1_weight"], "lr": PRESET["lr"], "latent_dim": 16, "ema_decay": 0.0, "steps": 18000}
+LOCAL_FIRST = {**{k: PRESET[k] for k in ("r1_weight", "lr", "latent_dim", "ema_decay")}, "steps": 18000}
 
 
 def suggest_local(trial) -> list[str]:
@@ -129,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop a seed's run past this much CPU time, failing its trial (default 10: the goal's budget)")
     parser.add_argument("--minutes", type=float, default=None,
                         help="start no new trial after this many minutes (default: run all --trials)")
-    parser.add_argument("--out", type=Path, default=Path("bench_runs/grid_search"), help="run folders go here")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="run folders go here (default: bench_runs/grid_search, or grid_search_local for "
+                             "--space local: a new study numbers its trials from 0 again)")
     parser.add_argument("--storage", default=None,
                         help="Optuna storage URL to keep the study in (default: in memory; the optuna 2.x that "
                              "hydra-optuna-sweeper pins cannot open SQLite under SQLAlchemy 2)")
@@ -144,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_cpu_minutes <= 0 or (args.minutes is not None and args.minutes <= 0):
         parser.error("--seed-cpu-minutes and --minutes must be > 0")
 
-    out = args.out.resolve()
+    out = (args.out or Path("bench_runs/grid_search" + ("_local" if args.space == "local" else ""))).resolve()
     if args.no_run:
+        if not any(out.glob("trial_*/trial.json")):
+            parser.error(f"--no-run: no trial folders (trial_*/trial.json) in {out}")
         report(out)
         return 0
     script = console_script("gan-run")

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu = sorted(j.cpu_s for group in jobs.values() for j in group if j.returncode == 0)
     if cpu:
         print(f"Per run: CPU {cpu[len(cpu) // 2]:.0f} s median (max {cpu[-1]:.0f} s) over {len(cpu)} runs.")
-    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''}{' --keep' if args.keep else ''} "
+    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''}{' --keep' if args.keep and not args.no_run else ''} "
           f"--seeds {args.seeds} "
           f"--jobs {args.jobs} --constraints "
           f"{' '.join(args.constraints)} --datasets {' '.join(args.datasets)}"

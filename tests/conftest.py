@@ -17,8 +17,10 @@ BIN = Path(sys.executable).parent
 
 def pytest_collection_modifyitems(config, items):
     """The tests marked slow (over ~10 s each on the 2-core CI machine) run first. `make test`
-    splits the suite over two processes (pytest-xdist hands out tests in collection order), and
-    a minute-long test handed out last would leave one core idle while it finishes alone."""
+    splits the suite over two processes, and a minute-long test started last would leave one
+    core idle while it finishes alone. Its --maxschedchunk 1 makes pytest-xdist hand the tests
+    out in this order a few at a time, so the slow ones spread over both processes (by default
+    each process first takes a quarter of its share as one block: every slow test in one)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: file order otherwise
 
 
