@@ -79,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                      for s in range(args.seeds)]
             for c in args.constraints for d in args.datasets}
     every = [j for group in jobs.values() for j in group]
-    kept = keep_completed(every) if args.keep and not args.no_run else []
+    keep = args.keep and not args.no_run  # --no-run reads every folder anyway
+    kept = keep_completed(every) if keep else []
     start = time.monotonic()
     if args.no_run:
-        for job in (j for group in jobs.values() for j in group):
+        for job in every:
             job.summary = read_summary(job.run_dir)
             job.returncode = 0 if job.summary.get("status") == "completed" else None
             job.cpu_s = job.summary.get("cpu_time_s", float("nan"))
@@ -100,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         for c in args.constraints:
             print(row(c, jobs[(c, d)]))
         print()
-    cpu = sorted(j.cpu_s for group in jobs.values() for j in group if j.returncode == 0)
+    cpu = sorted(j.cpu_s for j in every if j.returncode == 0)
     if cpu:
         print(f"Per run: CPU {cpu[len(cpu) // 2]:.0f} s median (max {cpu[-1]:.0f} s) over {len(cpu)} runs.")
-    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''}{' --keep' if args.keep and not args.no_run else ''} "
+    print(f"Command: `python bench/lipschitz.py{' --no-run' if args.no_run else ''}{' --keep' if keep else ''} "
           f"--seeds {args.seeds} "
           f"--jobs {args.jobs} --constraints "
           f"{' '.join(args.constraints)} --datasets {' '.join(args.datasets)}"
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
               "their CPU seconds are the ones their summary.json recorded.\n")
     print("Machine:")
     print("\n".join(machine_lines()))
-    return 0 if all(j.summary.get("status") == "completed" for group in jobs.values() for j in group) else 1
+    return 0 if all(j.summary.get("status") == "completed" for j in every) else 1
 
 
 if __name__ == "__main__":
