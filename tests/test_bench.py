@@ -154,3 +154,34 @@ def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
     differs = {k for k in preset.keys() | local.keys() if k not in drop and preset.get(k) != local.get(k)}
     assert differs == {"steps", "lr_schedule"} and local["steps"] == 18000 > preset["steps"]
     assert local["lr_schedule"] == {**preset["lr_schedule"], "T_max": 18000}  # the cosine decay spans the run
+
+
+def test_grid_misses_bands_sum_to_every_sample_and_follow_the_distances():
+    import torch
+
+    shares = bench_module("grid_misses").shares
+    centres = torch.tensor([[0.0, 0.0], [100.0, 0.0]])
+    # one sample in each band around the first centre (σ = 1): 1σ, 4σ, 8σ and 20σ away
+    samples = torch.tensor([[1.0, 0.0], [0.0, 4.0], [-8.0, 0.0], [0.0, 20.0]])
+    percent, spread = shares(samples, centres, std=1.0)
+    assert percent == [25.0, 25.0, 25.0, 25.0]
+    # the spread counts the two samples within 6σ of mode 0: offsets (1, 0) and (0, 4)
+    assert spread == pytest.approx(torch.tensor([[1.0, 0.0], [0.0, 4.0]]).std(dim=0).mean().item())
+
+
+def test_grid_misses_splits_a_trained_runs_samples_and_the_datas_own(gan_run, tmp_path, capsys):
+    result = gan_run("dataset=grid", "trainer=smoke", "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr
+    bench_module("grid_misses").main([str(tmp_path / "run"), "--num", "20000"])
+    table = [line.strip("|").split("|") for line in capsys.readouterr().out.splitlines()
+             if line.startswith("| ") and "---" not in line]
+    assert [cells[0].strip() for cells in table] == ["run", str(tmp_path / "run"), "the data itself"]
+    run, data = ([float(c) for c in cells[1:]] for cells in table[1:])
+    assert sum(run[:4]) == pytest.approx(100, abs=0.05) and sum(data[:4]) == pytest.approx(100, abs=0.05)
+    # a 2-D Gaussian mode holds 1 − exp(−9/2) = 98.89 % of its mass within 3σ (20,000 draws: s.e. 0.07)
+    assert data[0] == pytest.approx(98.89, abs=0.3) and data[2] == data[3] == 0 and data[4] == pytest.approx(1, abs=0.05)
+
+
+def test_grid_misses_names_a_folder_without_a_checkpoint(tmp_path):
+    result = run_bench("grid_misses.py", str(tmp_path / "nothing_here"), cwd=tmp_path)
+    assert result.returncode == 2 and "no checkpoints/last.ckpt in:" in result.stderr and "Traceback" not in result.stderr
