@@ -19,6 +19,7 @@ per-seed scores and CPU seconds) stay in --out.
     .venv/bin/python bench/grid_search.py --trials 40 --minutes 100 --jobs 3   # what a CPU budget allows
     .venv/bin/python bench/grid_search.py --trials 2 --trial-seeds 3 -- trainer=smoke   # a check
     .venv/bin/python bench/grid_search.py --space local --trials 8 --jobs 3   # refine the preset
+    .venv/bin/python bench/grid_search.py --space local --trials 12 --jobs 3 --keep   # continue it
 
 ``--space local`` searches the preset's neighbourhood instead: R1 kept, its weight, the learning
 rate, the latent size, ema_decay and the schedule's length (the preset's high-quality share was
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
-from toy_quality import Job, run_all
+from toy_quality import Job, keep_completed, run_all
 
 MODES = 25
 #: per constraint, its weight's range (log scale); every trial names its constraint, so the
@@ -140,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="wide: constraints, pack, widths, batch, latent, EMA, lr and schedule (default); "
                              "local: the preset's neighbourhood (R1 weight, lr, latent, EMA, steps)")
     parser.add_argument("--no-run", action="store_true", help="only tabulate the trials already in --out")
+    parser.add_argument("--keep", action="store_true",
+                        help="continue a search in --out: a seed whose run folder already completed with the "
+                             "same overrides is read back, not re-run (the sampler is seeded, so the same "
+                             "history draws the same trials)")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides for every run (after --)")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
@@ -171,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [Job("grid", s, folder / f"seed_{s}",
                     [script, "experiment=grid_benchmark", f"seed={s}", *overrides, *args.overrides,
                      f"hydra.run.dir={folder / f'seed_{s}'}"]) for s in range(args.trial_seeds)]
-        run_all(jobs, args.jobs, cpu_limit_s=60 * args.seed_cpu_minutes)  # threads: gan-run's policy gives each job cores // jobs
+        kept = keep_completed(jobs) if args.keep else []
+        # threads: gan-run's policy gives each job cores // jobs
+        run_all([j for j in jobs if j not in kept], args.jobs, cpu_limit_s=60 * args.seed_cpu_minutes)
         scores = [seed_score(j.summary) for j in jobs]
         # a failed or over-budget seed fails the trial: its settings are not robust, or too slow
         value = statistics.fmean(scores) if None not in scores else None
@@ -182,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         (folder / "trial.json").write_text(json.dumps({"overrides": overrides, "scores": scores, "value": value,
                                                        "cpu_s": [j.cpu_s for j in jobs],
                                                        "over_budget": [j.over_budget for j in jobs]}, indent=1))
-        print(f"trial {trial.number}: {value} from seeds {scores}: {' '.join(overrides)}", flush=True)
+        print(f"trial {trial.number}: {value} from seeds {scores}{' (read back: --keep)' if kept else ''}: "
+              f"{' '.join(overrides)}", flush=True)
 
     print(f"\n{(time.monotonic() - start) / 60:.1f} min this session")
     report(out)

@@ -91,6 +91,19 @@ def completed_summary(run_dir: Path, overrides: list[str], status: str = "comple
         "final": {"eval/modes": 8, "eval/high_quality_pct": 95.5, "eval/mode_kl": 0.01}}))
 
 
+def test_grid_search_keep_reads_back_a_completed_trial_instead_of_training(tmp_path):
+    grid_search = bench_module("grid_search")
+    overrides = grid_search.suggest(fixed_trial(grid_search.PRESET))  # trial 0 draws the preset
+    completed_summary(tmp_path / "runs" / "trial_000" / "seed_0",
+                      ["experiment=grid_benchmark", "seed=0", *overrides, "steps=7"])
+    result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1", "--keep",
+                       "--out", str(tmp_path / "runs"), "--", "steps=7", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "started:" not in result.stderr and "(read back: --keep)" in result.stdout
+    record = json.loads((tmp_path / "runs" / "trial_000" / "trial.json").read_text())
+    assert record["scores"] == [95.5 - 10 * (25 - 8)] and record["cpu_s"] == [12.0]  # the kept summary's numbers
+
+
 def test_toy_quality_keeps_a_seed_that_completed_with_the_same_overrides(tmp_path):
     # a run folder as a search trial leaves it: toy_quality --keep tabulates it and starts nothing
     completed_summary(tmp_path / "runs" / "ring" / "seed_0", ["experiment=ring_benchmark", "seed=0", "steps=7"])
