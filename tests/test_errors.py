@@ -124,7 +124,8 @@ def test_gpu_trainer_without_cuda(gan_run):
 @pytest.fixture(scope="module")
 def small_checkpoint(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ckpt")
-    result = run_cli("gan-run", *SMOKE, "steps=3", "hydra.run.dir=run", cwd=root)
+    # in this process: a subprocess would add ~7 s of imports in each pytest worker
+    result = run_gan_run_in_process(*SMOKE, "steps=3", f"hydra.run.dir={root / 'run'}")
     assert result.returncode == 0, result.stderr
     return root / "run" / "checkpoints" / "last.ckpt"
 
@@ -302,7 +303,8 @@ def test_kill_during_checkpointing_never_leaves_a_broken_last_ckpt(tmp_path):
         steps_seen.append(ckpt["gan_run"]["generator_step"])
     assert steps_seen == sorted(steps_seen) and steps_seen[-1] > steps_seen[0], steps_seen
     # the temporary files of killed saves are cleared when the run is resumed
-    finish = run_cli("gan-run", *args, f"steps={steps_seen[-1] + 1}", f"ckpt_path={last}", cwd=tmp_path)
+    finish = run_gan_run_in_process(*args[:-1], f"hydra.run.dir={tmp_path / 'run'}", f"steps={steps_seen[-1] + 1}",
+                                    f"ckpt_path={last}")  # in this process: the kills above need subprocesses, this does not
     assert finish.returncode == 0, finish.stderr
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]
 
