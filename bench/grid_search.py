@@ -120,6 +120,14 @@ def report(out: Path) -> None:
         print(f"| {number} | {record['value']:.2f} | {', '.join(per_seed)} | {cpu:.0f} | `{' '.join(record['overrides'])}` |")
 
 
+def recorded_trial(folder: Path) -> dict | None:
+    """The trial.json a finished trial left in its folder, or None (never run, or stopped mid-trial)."""
+    try:
+        return json.loads((folder / "trial.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     import optuna
 
@@ -142,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                              "local: the preset's neighbourhood (R1 weight, lr, latent, EMA, steps)")
     parser.add_argument("--no-run", action="store_true", help="only tabulate the trials already in --out")
     parser.add_argument("--keep", action="store_true",
-                        help="continue a search in --out: a seed whose run folder already completed with the "
-                             "same overrides is read back, not re-run (the sampler is seeded, so the same "
-                             "history draws the same trials)")
+                        help="continue a search in --out: a finished trial's trial.json (same overrides and "
+                             "seed count) is read back, and so is a seed of an unfinished trial whose run folder "
+                             "completed with the same overrides (its CPU seconds are then its summary.json's, "
+                             "imports excluded); the sampler is seeded, so the same history draws the same trials")
     parser.add_argument("overrides", nargs="*", help="extra gan-run overrides for every run (after --)")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.trial_seeds < 1 or args.jobs < 1:
@@ -176,20 +185,30 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [Job("grid", s, folder / f"seed_{s}",
                     [script, "experiment=grid_benchmark", f"seed={s}", *overrides, *args.overrides,
                      f"hydra.run.dir={folder / f'seed_{s}'}"]) for s in range(args.trial_seeds)]
-        kept = keep_completed(jobs) if args.keep else []
-        # threads: gan-run's policy gives each job cores // jobs
-        run_all([j for j in jobs if j not in kept], args.jobs, cpu_limit_s=60 * args.seed_cpu_minutes)
-        scores = [seed_score(j.summary) for j in jobs]
-        # a failed or over-budget seed fails the trial: its settings are not robust, or too slow
-        value = statistics.fmean(scores) if None not in scores else None
+        recorded = recorded_trial(folder) if args.keep else None
+        if recorded is not None:  # a finished trial (failed ones too): its record, not a re-run that could differ
+            if (recorded["overrides"], recorded.get("extra_overrides", []), len(recorded["scores"])) != (
+                    overrides, args.overrides, args.trial_seeds):
+                sys.exit(f"error: --keep: {folder / 'trial.json'} records other settings than trial {trial.number} "
+                         "draws now (its overrides, the extra overrides after --, or --trial-seeds differ); "
+                         "continue a search with its own options, or give another --out")
+            scores, value, read_back = recorded["scores"], recorded["value"], "trial.json read back (--keep)"
+        else:
+            kept = keep_completed(jobs) if args.keep else []
+            # threads: gan-run's policy gives each job cores // jobs
+            run_all([j for j in jobs if j not in kept], args.jobs, cpu_limit_s=60 * args.seed_cpu_minutes)
+            scores = [seed_score(j.summary) for j in jobs]
+            # a failed or over-budget seed fails the trial: its settings are not robust, or too slow
+            value = statistics.fmean(scores) if None not in scores else None
+            read_back = f"seeds {', '.join(str(j.seed) for j in kept)} read back (--keep)" if kept else ""
+            (folder / "trial.json").write_text(json.dumps({
+                "overrides": overrides, "extra_overrides": args.overrides, "scores": scores, "value": value,
+                "cpu_s": [j.cpu_s for j in jobs], "over_budget": [j.over_budget for j in jobs]}, indent=1))
         if value is None:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
             study.tell(trial, value)
-        (folder / "trial.json").write_text(json.dumps({"overrides": overrides, "scores": scores, "value": value,
-                                                       "cpu_s": [j.cpu_s for j in jobs],
-                                                       "over_budget": [j.over_budget for j in jobs]}, indent=1))
-        print(f"trial {trial.number}: {value} from seeds {scores}{' (read back: --keep)' if kept else ''}: "
+        print(f"trial {trial.number}: {value} from seeds {scores}{f' ({read_back})' if read_back else ''}: "
               f"{' '.join(overrides)}", flush=True)
 
     print(f"\n{(time.monotonic() - start) / 60:.1f} min this session")

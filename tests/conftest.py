@@ -41,8 +41,8 @@ def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | 
 def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
     """gan-run's console entry point (``gan_cli.cli.main``) called in this process, with
     stdout and stderr captured: the same code path as the console script, without paying
-    ~4 s of torch and Lightning imports per run. Only process-level behaviour (signals, DDP
-    launchers, start-up time) needs a real subprocess."""
+    4–8 s of torch and Lightning imports per run (docs/performance.md). Only process-level
+    behaviour (signals, DDP launchers, start-up time) needs a real subprocess."""
     import contextlib
     import io
 

@@ -99,9 +99,26 @@ def test_grid_search_keep_reads_back_a_completed_trial_instead_of_training(tmp_p
     result = run_bench("grid_search.py", "--trials", "1", "--trial-seeds", "1", "--jobs", "1", "--keep",
                        "--out", str(tmp_path / "runs"), "--", "steps=7", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "started:" not in result.stderr and "(read back: --keep)" in result.stdout
+    assert "started:" not in result.stderr and "(seeds 0 read back (--keep))" in result.stdout
     record = json.loads((tmp_path / "runs" / "trial_000" / "trial.json").read_text())
     assert record["scores"] == [95.5 - 10 * (25 - 8)] and record["cpu_s"] == [12.0]  # the kept summary's numbers
+
+
+def test_grid_search_keep_reads_a_finished_trial_back_and_refuses_one_with_other_settings(tmp_path):
+    grid_search = bench_module("grid_search")
+    trial = tmp_path / "runs" / "trial_000"
+    trial.mkdir(parents=True)
+    # a failed trial (a seed over the CPU budget) is read back as failed, not re-run until it passes
+    recorded = {"overrides": grid_search.suggest(fixed_trial(grid_search.PRESET)), "extra_overrides": ["steps=7"],
+                "scores": [None], "value": None, "cpu_s": [601.0], "over_budget": [True]}
+    (trial / "trial.json").write_text(json.dumps(recorded))
+    args = ["--trials", "1", "--trial-seeds", "1", "--jobs", "1", "--keep", "--out", str(tmp_path / "runs")]
+    result = run_bench("grid_search.py", *args, "--", "steps=7", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "started:" not in result.stderr and "trial 0: None from seeds [None] (trial.json read back" in result.stdout
+    other = run_bench("grid_search.py", *args, "--", "steps=8", cwd=tmp_path)  # other extra overrides
+    assert other.returncode == 1 and "records other settings than trial 0 draws now" in other.stderr
+    assert "started:" not in other.stderr and json.loads((trial / "trial.json").read_text()) == recorded
 
 
 def test_toy_quality_keeps_a_seed_that_completed_with_the_same_overrides(tmp_path):
@@ -169,30 +186,52 @@ def test_grid_search_trial_zero_is_exactly_the_preset(tmp_path):
     assert local["lr_schedule"] == {**preset["lr_schedule"], "T_max": 18000}  # the cosine decay spans the run
 
 
-def test_grid_misses_bands_sum_to_every_sample_and_follow_the_distances():
+def test_grid_misses_bands_follow_the_distances_and_the_spread_its_modes():
     import torch
 
-    shares = bench_module("grid_misses").shares
+    grid_misses = bench_module("grid_misses")
     centres = torch.tensor([[0.0, 0.0], [100.0, 0.0]])
-    # one sample in each band around the first centre (σ = 1): 1σ, 4σ, 8σ and 20σ away
-    samples = torch.tensor([[1.0, 0.0], [0.0, 4.0], [-8.0, 0.0], [0.0, 20.0]])
-    percent, spread = shares(samples, centres, std=1.0)
-    assert percent == [25.0, 25.0, 25.0, 25.0]
-    # the spread counts the two samples within 6σ of mode 0: offsets (1, 0) and (0, 4)
-    assert spread == pytest.approx(torch.tensor([[1.0, 0.0], [0.0, 4.0]]).std(dim=0).mean().item())
+    # around the first centre (σ = 1): 3σ exactly (high quality, as eval/high_quality_pct counts
+    # it), 4σ, 8σ, 20σ away, and a sample that is not finite (beyond every band)
+    samples = torch.tensor([[3.0, 0.0], [0.0, 4.0], [-8.0, 0.0], [0.0, 20.0], [float("nan"), 0.0]])
+    distances, modes = grid_misses.nearest_mode(samples, centres)
+    assert grid_misses.band_shares(distances, std=1.0) == [20.0, 20.0, 20.0, 40.0]
+    # the spread counts the two samples within 6σ of mode 0: offsets (3, 0) and (0, 4)
+    spread = grid_misses.mode_spread(samples, centres, distances, modes, std=1.0)
+    assert spread == pytest.approx(torch.tensor([[3.0, 0.0], [0.0, 4.0]]).std(dim=0).mean().item())
 
 
-def test_grid_misses_splits_a_trained_runs_samples_and_the_datas_own(gan_run, tmp_path, capsys):
-    result = gan_run("dataset=grid", "trainer=smoke", "hydra.run.dir=run")
-    assert result.returncode == 0, result.stderr
+def test_grid_misses_splits_a_trained_runs_samples_as_the_evaluation_counts_them(gan_run, tmp_path, capsys):
+    import torch
+
+    from gan_cli.data import grid
+    from gan_cli.generate import generate
+    from gan_cli.metrics import mode_coverage
+    from gan_cli.sample import load_generator
+
+    assert gan_run("dataset=grid", "trainer=smoke", "hydra.run.dir=run").returncode == 0
     bench_module("grid_misses").main([str(tmp_path / "run"), "--num", "20000"])
     table = [line.strip("|").split("|") for line in capsys.readouterr().out.splitlines()
              if line.startswith("| ") and "---" not in line]
     assert [cells[0].strip() for cells in table] == ["run", str(tmp_path / "run"), "the data itself"]
     run, data = ([float(c) for c in cells[1:]] for cells in table[1:])
-    assert sum(run[:4]) == pytest.approx(100, abs=0.05) and sum(data[:4]) == pytest.approx(100, abs=0.05)
+    # the run's first band is the metric gan-run's evaluation reports, on the same 20,000 samples
+    generator, _ = load_generator(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    torch.manual_seed(0)
+    fake = generate(generator, torch.randn(20000, generator.in_features), 4096)
+    dataset = grid()
+    assert run[0] == pytest.approx(mode_coverage(fake, dataset.centres, dataset.std)["high_quality_pct"], abs=0.01)
+    assert sum(run[:4]) == pytest.approx(100, abs=0.05)
     # a 2-D Gaussian mode holds 1 − exp(−9/2) = 98.89 % of its mass within 3σ (20,000 draws: s.e. 0.07)
     assert data[0] == pytest.approx(98.89, abs=0.3) and data[2] == data[3] == 0 and data[4] == pytest.approx(1, abs=0.05)
+
+
+def test_grid_misses_refuses_a_run_that_is_not_on_the_ring_or_the_grid(gan_run, tmp_path, capsys):
+    assert gan_run("dataset=gaussian1d", "trainer=smoke", "hydra.run.dir=run").returncode == 0
+    with pytest.raises(SystemExit) as stop:
+        bench_module("grid_misses").main([str(tmp_path / "run")])
+    assert "dataset gan_cli.data.Gaussian1D" in str(stop.value.code) and "accepted: ring, grid" in str(stop.value.code)
+    assert capsys.readouterr().out == ""  # refused before any table
 
 
 def test_grid_misses_names_a_folder_without_a_checkpoint(tmp_path):

@@ -289,7 +289,8 @@ def test_signal_mid_run_saves_a_checkpoint_that_resumes_exactly(gan_run, tmp_pat
 @pytest.mark.slow
 def test_kill_during_checkpointing_never_leaves_a_broken_last_ckpt(tmp_path):
     # a 3 x 256 MLP and a save after every step: most of the run is spent writing checkpoints
-    args = ["trainer=cpu", "checkpoint_every=1", "eval_every=0", "log_every=10", "batch_size=64", "hydra.run.dir=run"]
+    settings = ["trainer=cpu", "checkpoint_every=1", "eval_every=0", "log_every=10", "batch_size=64"]
+    args = [*settings, "hydra.run.dir=run"]
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     steps_seen = []
     for kill_after in (0.05, 0.3):  # two points in the save-every-step loop; the second resumes the first
@@ -303,8 +304,9 @@ def test_kill_during_checkpointing_never_leaves_a_broken_last_ckpt(tmp_path):
         steps_seen.append(ckpt["gan_run"]["generator_step"])
     assert steps_seen == sorted(steps_seen) and steps_seen[-1] > steps_seen[0], steps_seen
     # the temporary files of killed saves are cleared when the run is resumed
-    finish = run_gan_run_in_process(*args[:-1], f"hydra.run.dir={tmp_path / 'run'}", f"steps={steps_seen[-1] + 1}",
-                                    f"ckpt_path={last}")  # in this process: the kills above need subprocesses, this does not
+    # in this process: the kills above need a subprocess, this resume does not
+    finish = run_gan_run_in_process(*settings, f"hydra.run.dir={tmp_path / 'run'}", f"steps={steps_seen[-1] + 1}",
+                                    f"ckpt_path={last}")
     assert finish.returncode == 0, finish.stderr
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]
 

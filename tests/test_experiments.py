@@ -123,7 +123,8 @@ def test_vanishing_gradient_minimax_gradient_collapses_against_a_frozen_optimal_
 def test_js_saturation_js_is_stuck_at_log_2_while_the_wasserstein_distance_grows(gan_run, tmp_path):
     import math
 
-    # 500 of the preset's 1,000 D steps: far apart, D's JS estimate is already within 0.002 of log 2
+    # 500 of the preset's 1,000 D steps: far apart, D's JS estimate is already within 0.002 of log 2,
+    # and the critic's far/near ratio is 4.3 (4.6 at 1,000), well over the 2 asserted below
     result = gan_run("-m", "experiment=js_saturation", "dataset.offset=1,8", "trainer=smoke", "steps=1",
                      "pretrain_discriminator_steps=500", "hydra.sweep.dir=sweep")
     assert result.returncode == 0, result.stderr
