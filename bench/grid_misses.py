@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     for run, cfg in configs.items():
         settings = OmegaConf.to_container(cfg.dataset, resolve=True)
         key = settings.pop("_target_").rsplit(".", 1)[-1] + " " + " ".join(f"{k}={v}" for k, v in settings.items())
-        dataset = datasets.setdefault(key, instantiate(cfg.dataset))
+        if key not in datasets:  # built once per distinct dataset, not once per run
+            datasets[key] = instantiate(cfg.dataset)
+        dataset = datasets[key]
         try:
             generator, _ = load_generator(run / "checkpoints" / "last.ckpt")
         except GanRunError as e:
