@@ -22,9 +22,11 @@ per-seed scores and CPU seconds) stay in --out.
     .venv/bin/python bench/grid_search.py --space local --trials 12 --jobs 3 --keep   # continue it
 
 ``--space local`` searches the preset's neighbourhood instead: R1 kept, its weight, the learning
-rate, the latent size, ema_decay and the schedule's length (the preset's high-quality share was
-still rising at its last evaluations, 91 -> 93 -> 94 % at steps 12k/14k/16k on seed 0, as its
-cosine decay reaches 0); its trial 0 is the preset with the longer schedule.
+rate, the latent size, ema_decay and the schedule's length (16,000 or 18,000 steps: the R1 preset
+of 16,000 steps was still rising at its last evaluations, 91 -> 93 -> 94 % at steps 12k/14k/16k
+on seed 0, as its cosine decay reaches 0). Trial 0 of either space is the preset itself; a
+search run on an earlier preset is continued (``--keep``) from the commit that had it, since its
+trial 0 records that preset's settings.
 """
 
 from __future__ import annotations
@@ -52,17 +54,18 @@ WIDTHS = {"3x256": [256, 256, 256], "3x320": [320, 320, 320], "4x256": [256, 256
 
 
 #: experiment=grid_benchmark's own settings, in suggest()'s terms (tests/test_bench.py checks they agree)
-PRESET = {"constraint": "r1", "r1_weight": 4.734989304499476, "pack": 1, "batch_size": 256, "hidden": "3x256",
-          "latent_dim": 16, "ema_decay": 0.0, "lr": 0.001036315206414821, "lr_schedule": "cosine"}
+PRESET = {"constraint": "r1", "r1_weight": 5.346750392335157, "pack": 1, "batch_size": 256, "hidden": "3x256",
+          "latent_dim": 8, "ema_decay": 0.0, "lr": 0.0014194123150243878, "lr_schedule": "cosine"}
 
 
-#: the local space's trial 0: the preset, trained 18,000 steps instead of 16,000 (~535 CPU-s a seed)
+#: the local space's trial 0: the preset itself (the wide space draws no steps: it trains the preset's 18,000)
 LOCAL_FIRST = {**{k: PRESET[k] for k in ("r1_weight", "lr", "latent_dim", "ema_decay")}, "steps": 18000}
 
 
 def suggest_local(trial) -> list[str]:
     """Overrides near experiment=grid_benchmark: R1 kept, pack 1, 3 x 256, batch 256, cosine decay.
-    Steps stop at 18,000: at the preset's ~30 CPU-ms a step that is ~9 of the goal's 10 CPU-minutes."""
+    Steps stop at 18,000: at the preset's 25-31 CPU-ms a step (docs/constraints.md) that is 7.5-9.5 of the
+    goal's 10 CPU-minutes."""
     return [
         f"constraint.weight={trial.suggest_float('r1_weight', 2.0, 12.0, log=True)}",
         f"optim.lr={trial.suggest_float('lr', 6e-4, 2e-3, log=True)}",
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     study = optuna.create_study(study_name="grid", storage=args.storage, direction="maximize", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=10))
     draw, first = (suggest_local, LOCAL_FIRST) if args.space == "local" else (suggest, PRESET)
-    if not study.trials:  # trial 0 is the preset itself (wide) or its longer schedule (local): the baseline
+    if not study.trials:  # trial 0 is the preset itself: the baseline
         study.enqueue_trial(first)
     start = time.monotonic()
     for _ in range(args.trials):
