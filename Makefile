@@ -48,7 +48,7 @@ gpu-wheels:
 	    -d .whl $(GPU_WHEELS)
 	$(PYTHON) -m pip wheel -q --no-deps -w .whl antlr4-python3-runtime==4.9.3   # an sdist only: built here
 
-bench-quality: install  ## the ring and grid benchmark presets over 10 seeds (40 min on the 2-core CI-like machine)
+bench-quality: install  ## the ring and grid benchmark presets over 10 seeds (49 min on the 2-core CI-like machine: ring 11, grid 38)
 	$(BIN)/python bench/toy_quality.py $(QUALITY_ARGS)
 
 tensorboard: install

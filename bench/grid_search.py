@@ -47,7 +47,7 @@ MODES = 25
 CONSTRAINT_WEIGHTS = {"none": None, "r1": (0.01, 10.0), "r2": (0.01, 10.0), "dragan": (0.01, 10.0),
                       "gp": (0.01, 10.0), "lp": (0.01, 10.0), "sn": None}
 # Within the goal's 10 CPU-minutes a seed: the PacGAN2 preset this search started from (3 x 256,
-# batch 256, no penalty) took 4, the R1 preset 8 (~30 CPU-ms a step); wider nets and batches cost
+# batch 256, no penalty) took 4, the 16,000-step R1 preset 8, the 18,000-step one 7-9.5; wider nets and batches cost
 # about width^2 x depth x batch, a penalty's double backward about 2x. A first search
 # that also offered 4 x 400 and batch 512 drew them with R1 first: ~1 CPU-hour a seed, over budget.
 WIDTHS = {"3x256": [256, 256, 256], "3x320": [320, 320, 320], "4x256": [256, 256, 256, 256]}
@@ -64,8 +64,8 @@ LOCAL_FIRST = {**{k: PRESET[k] for k in ("r1_weight", "lr", "latent_dim", "ema_d
 
 def suggest_local(trial) -> list[str]:
     """Overrides near experiment=grid_benchmark: R1 kept, pack 1, 3 x 256, batch 256, cosine decay.
-    Steps stop at 18,000: at the preset's 25-31 CPU-ms a step (docs/constraints.md) that is 7.5-9.5 of the
-    goal's 10 CPU-minutes."""
+    Steps stop at 18,000: at the preset's 23-32 CPU-ms a step (419-571 CPU-s a seed on two instances of
+    the 2-core VM, docs/constraints.md) that is 7-9.5 of the goal's 10 CPU-minutes."""
     return [
         f"constraint.weight={trial.suggest_float('r1_weight', 2.0, 12.0, log=True)}",
         f"optim.lr={trial.suggest_float('lr', 6e-4, 2e-3, log=True)}",
