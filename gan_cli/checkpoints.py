@@ -63,9 +63,10 @@ def _class_name(target: Any) -> str:
 
 
 def _describe(node: Any) -> Any:
-    """A group's value in a message: an object by its class, an unchosen group as none."""
+    """A group's value in a message: an object by its class, an unchosen group as not set (for
+    ``constraint``: the loss's own; ``none`` is an option of its own)."""
     if node is None:
-        return "none"
+        return "not set"
     return _class_name(node["_target_"]) if isinstance(node, dict) and "_target_" in node else node
 
 

@@ -72,6 +72,7 @@ def run_job(cfg: DictConfig) -> float:
     failed = float("inf")  # what a failed job returns to a sweeper, until the config says otherwise
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
+        config.check_constraint(cfg, Path(config_dir()))
         failed = float(cfg.get("objective_if_failed", failed))
         if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (resume_sweep.py)
             from hydra.core.hydra_config import HydraConfig

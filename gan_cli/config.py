@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -213,6 +214,33 @@ def require(key: str, value):
     if (value is None and rule.nullable) or rule.value_ok(value):
         return value
     raise RuleViolation(rule.refusal(value))
+
+
+def check_constraint(cfg: DictConfig, conf_dir: Path) -> None:
+    """Raise GanRunError unless the composed ``constraint`` node names a constraint and holds only
+    keys its option file declares (a class of the user's own is left to its constructor):
+    ``++constraint.weight=1`` in a sweep that also runs ``constraint=sn``, or
+    ``+constraint.weight=1`` with no constraint chosen, would otherwise fail deep in the build."""
+    import yaml
+
+    node = OmegaConf.select(cfg, "constraint", default=None)
+    if not isinstance(node, DictConfig):
+        return
+    files = sorted((conf_dir / "constraint").glob("*.yaml"))
+    names = ", ".join(path.stem for path in files)
+    target = node.get("_target_")
+    if target is None:
+        raise GanRunError(f"constraint: {', '.join(f'constraint.{k}' for k in node)} set, but no constraint "
+                          f"is chosen; choose one with it (constraint=gp ...); options: {names}")
+    for path in files:
+        declared = yaml.safe_load(path.read_text()) or {}
+        if declared.get("_target_") == target:
+            extra = sorted(set(node) - set(declared))
+            if extra:
+                keys = ", ".join(f"constraint.{k}" for k in sorted(set(declared) - {"_target_"})) or "none"
+                raise GanRunError(f"constraint.{extra[0]}: constraint={path.stem} has no key '{extra[0]}'; "
+                                  f"its keys: {keys}")
+            return
 
 
 def check_batch_splits_into_packs(batch_size: int, pack: int) -> None:

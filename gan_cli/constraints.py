@@ -69,7 +69,9 @@ class Constraint:
         """The unweighted penalty under its tag (0 when the weight is 0)."""
         if self.tag is None or penalty is None:
             return {}
-        return {self.tag: penalty.detach() / max(self.weight, 1e-12)}
+        if self.weight == 0:
+            return {self.tag: torch.zeros_like(penalty.detach())}
+        return {self.tag: penalty.detach() / self.weight}
 
 
 class WeightClipping(Constraint):

@@ -1,10 +1,11 @@
 """Checks on the command line, before Hydra composes anything.
 
-Three mistakes that Hydra reports badly are caught here, each with one line:
+Four mistakes that Hydra reports badly are caught here, each with one line:
 
 - an unknown option of a config group (``optim=adamw``): Hydra's message spans eleven lines;
 - an unknown key (``gan-run lr=1``): Hydra prints four lines about "struct" mode and no
   hint; we name the nearest key that exists (``optim.lr``);
+- a key the chosen option of its group does not have (``constraint=sn constraint.weight=1``);
 - a run folder that cannot be created (``hydra.run.dir=/proc/x``): Hydra fails in
   ``mkdir`` with a traceback.
 
@@ -122,6 +123,85 @@ def check_keys(overrides: list, conf_dir: Path, groups: set[str]) -> None:
         )
 
 
+def _option_keys(conf_dir: Path, group: str, option: str) -> set[str] | None:
+    """The keys ``group=option`` puts under ``group``, or None when its file does not say them
+    all (it has a defaults list or another package)."""
+    path = conf_dir / group / f"{option}.yaml"
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    content = yaml.safe_load(text) or {}
+    if not isinstance(content, dict) or "defaults" in content or _package(text, group) != group.replace("/", "."):
+        return None
+    return set(_keys(content, ""))
+
+
+def _global_keys(conf_dir: Path, group: str) -> set[str]:
+    """The keys under ``group`` that a preset (a ``# @package _global_`` file) may add to any option."""
+    keys: set[str] = set()
+    for path in conf_dir.rglob("*.yaml"):
+        text = path.read_text()
+        if _package(text, "x") == "":
+            content = yaml.safe_load(text) or {}
+            node = content.get(group) if isinstance(content, dict) else None
+            keys.update(_keys(node, ""))
+    return keys
+
+
+def _default_option(conf_dir: Path, group: str) -> str | None:
+    """The option train.yaml's defaults list chooses for ``group`` (None: none)."""
+    content = yaml.safe_load((conf_dir / "train.yaml").read_text()) or {}
+    for entry in content.get("defaults", []):
+        if isinstance(entry, dict) and group in entry:
+            return entry[group]
+    return None
+
+
+def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multirun: bool = False) -> None:
+    """Raise GanRunError for ``group.key=value`` when the option the command line chooses for that
+    group has no such key (``constraint=sn constraint.weight=1``): Hydra says "not in struct" in
+    seven lines and suggests ``+key``, which fails later in the build. With no option chosen and
+    none by default (``constraint``), say so."""
+    chosen: dict[str, list[str]] = {}
+    swept: set[str] = set()
+    for override in overrides:
+        if override.key_or_group in groups and override.package is None and not override.is_delete():
+            values = override.sweep_string_iterator() if override.is_sweep_override() else [override.value()]
+            chosen[override.key_or_group] = [str(v) for v in values]
+            if override.is_sweep_override():
+                swept.add(override.key_or_group)
+    presets = any(o.key_or_group == "experiment" for o in overrides)
+    for override in overrides:
+        if override.is_add() or override.is_force_add() or override.is_delete() or override.package is not None:
+            continue
+        group, _, key = override.key_or_group.partition(".")
+        if not key or group not in groups or group.startswith("hydra"):
+            continue
+        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+        if group not in chosen:
+            if group == "constraint" and not presets:  # train.yaml chooses none: the loss's own is used
+                raise GanRunError(f"{override.input_line}: no constraint is chosen (the loss's own is used); "
+                                  f"choose one with it, e.g. constraint=gp {override.input_line}; "
+                                  f"options: {', '.join(options)}")
+            continue
+        for option in chosen[group]:
+            keys = _option_keys(conf_dir, group, option)
+            if keys is None or key in keys or key in _global_keys(conf_dir, group):
+                continue
+            accepted = ", ".join(f"{group}.{k}" for k in sorted(keys - {"_target_"})) or "none"
+            raise GanRunError(f"{override.input_line}: {group}={option} has no key '{key}'; its keys: {accepted}")
+        if multirun and group in swept and not presets:
+            # Hydra composes a sweep once before any job, with the group's default option: a key
+            # that option lacks fails there, though every swept option has it
+            default = _default_option(conf_dir, group)
+            keys = _option_keys(conf_dir, group, default) if default else set()
+            if keys is not None and key not in keys:
+                before = f"{group}={default}, which has no '{key}'" if default else f"no {group}"
+                raise GanRunError(f"{override.input_line}: with -m and a sweep over {group}, write "
+                                  f"++{override.input_line} (Hydra composes the sweep once with {before}, "
+                                  f"before any job chooses one)")
+
+
 def check_output_dir(key: str, value: str) -> None:
     """Raise GanRunError if the run folder ``value`` cannot be created: make its fixed part
     (the part before the first interpolation, such as ${now:...}) and write a file there."""
@@ -157,6 +237,7 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     groups = config_groups(conf_dir)
     check_group_options(overrides, conf_dir, groups)
     check_keys(overrides, conf_dir, groups)
+    check_option_keys(overrides, conf_dir, groups, multirun=bool(args.multirun))
     if args.cfg or args.help:  # --cfg and --help print the config and create no folder
         return
     dir_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"

@@ -5,6 +5,8 @@ Two critics with known input gradients make the penalties exact:
 - quadratic f(x) = ½‖x‖²: ∇f(x) = x, so a penalty says which points it was taken at.
 """
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -23,7 +25,7 @@ from gan_cli.constraints import (
 from gan_cli.lipschitz import critic_lipschitz
 from gan_cli.losses import HingeLoss, WassersteinGPLoss, WassersteinLoss
 from gan_cli.networks import MLP
-from tests.conftest import compose_and_train, scalars
+from tests.conftest import compose_and_train, compose_config, scalars
 
 
 def linear_critic(*w: float) -> nn.Linear:
@@ -132,7 +134,7 @@ def test_a_checkpoint_from_before_constraints_resumes_with_the_default_only():
     assert config_differences({"loss": wgan}, {"loss": wgan, "constraint": None}) == []
     sn = {"_target_": "gan_cli.constraints.SpectralNormalization", "n_power_iterations": 1}
     assert config_differences({"loss": wgan}, {"loss": wgan, "constraint": sn}) == [
-        "constraint (none → SpectralNormalization)"]
+        "constraint (not set → SpectralNormalization)"]
 
 
 # each constraint once, with a loss of each family across the list (one run each keeps it cheap)
@@ -163,3 +165,55 @@ def test_a_bad_constraint_setting_is_a_one_line_error(gan_run, override, accepte
     assert result.returncode != 0
     assert result.stderr.startswith(f"error: {override} is not accepted") and accepted in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["constraint=sn", "constraint.weight=1"],
+     "error: constraint.weight=1: constraint=sn has no key 'weight'; its keys: constraint.n_power_iterations"),
+    (["constraint=none", "constraint.weight=1"], "error: constraint.weight=1: constraint=none has no key 'weight'"),
+    (["constraint=gp", "constraint.clip_value=0.1"], "constraint=gp has no key 'clip_value'; its keys: constraint.weight"),
+    (["loss=gan", "loss.gp_weight=10"], "error: loss.gp_weight=10: loss=gan has no key 'gp_weight'"),
+    (["constraint.weight=1"], "no constraint is chosen (the loss's own is used); choose one with it"),
+    (["+constraint.weight=1"], "no constraint is chosen; choose one with it"),
+    (["constraint=gp", "+constraint.foo=1"], "error: constraint.foo: constraint=gp has no key 'foo'"),
+    (["-m", "loss=wgan", "constraint=gp,sn", "constraint.weight=1"], "constraint=sn has no key 'weight'"),
+    (["-m", "loss=wgan", "constraint=gp,r1", "constraint.weight=1"], "write ++constraint.weight=1"),
+    (["-m", "loss=wgan", "constraint=gp,sn", "++constraint.weight=1"], None),  # gp runs, sn is refused
+])
+def test_a_key_the_chosen_option_lacks_is_one_line_naming_its_keys(gan_run, tmp_path, args, message):
+    result = gan_run(*args, "trainer=smoke", "steps=2")
+    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
+    if message is None:  # the sweep ran: the job that cannot take the key failed with the same line
+        statuses = sorted(json.loads(p.read_text())["status"] for p in tmp_path.rglob("summary.json"))
+        assert statuses == ["completed", "failed"]
+        assert "constraint=sn has no key 'weight'" in result.stderr + result.stdout
+        return
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr, result.stderr
+    assert all(json.loads(p.read_text())["status"] == "failed" for p in tmp_path.rglob("summary.json"))
+
+
+def test_a_preset_takes_another_constraint_with_that_constraints_own_settings(tmp_path):
+    """grid_benchmark's γ belongs to its R1 option (constraint=r1_grid), so switching the
+    constraint leaves no weight behind, and the search's trials that draw sn or gp run."""
+    r1 = compose_config(tmp_path / "a", ["experiment=grid_benchmark"])["constraint"]
+    assert r1["_target_"].endswith("R1Penalty") and r1["weight"] == pytest.approx(5.3468, abs=1e-4)
+    assert compose_config(tmp_path / "b", ["experiment=grid_benchmark", "constraint=sn"])["constraint"] == {
+        "_target_": "gan_cli.constraints.SpectralNormalization", "n_power_iterations": 1}
+    assert compose_config(tmp_path / "c", ["experiment=grid_benchmark", "constraint=gp"])["constraint"]["weight"] == 0.1
+    summary = compose_and_train(tmp_path / "d", ["experiment=grid_benchmark", "constraint=sn", "trainer=smoke"])
+    assert summary["status"] == "completed"
+
+
+def test_the_logged_penalty_is_unweighted_at_any_positive_weight():
+    critic = nn.Linear(2, 1)
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    reference = GradientPenalty(weight=1.0)
+    for weight in (1e-20, 1e-6, 10.0):
+        gp = GradientPenalty(weight=weight)
+        torch.manual_seed(0)
+        logged = gp.metrics(gp.penalty(critic, real, fake))["gradient_penalty"]
+        torch.manual_seed(0)
+        expected = reference.metrics(reference.penalty(critic, real, fake))["gradient_penalty"]
+        assert logged.item() == pytest.approx(expected.item(), rel=1e-4)
+    zero = GradientPenalty(weight=0.0)
+    assert zero.metrics(zero.penalty(critic, real, fake))["gradient_penalty"].item() == 0.0

@@ -347,8 +347,8 @@ def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_w
     # a schedule added to, or dropped from, a run that had none (its checkpoint has no such key)
     cosine = {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR", "_partial_": True, "T_max": 40}
     assert config_differences({**saved, "ema_decay": 0.0}, {**current, "lr_schedule": cosine}) == [
-        "lr_schedule (none → CosineAnnealingLR)"]
+        "lr_schedule (not set → CosineAnnealingLR)"]
     assert config_differences({**saved, "lr_schedule": cosine}, {**current, "lr_schedule": None}) == [
-        "lr_schedule (CosineAnnealingLR → none)"]
+        "lr_schedule (CosineAnnealingLR → not set)"]
     assert config_differences(saved, {**current, "ema_decay": 0.5}) == ["ema_decay (0.0 → 0.5)"]
 
