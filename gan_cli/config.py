@@ -129,7 +129,7 @@ RULES = (
     Rule("constraint.weight", float, 0),
     Rule("constraint.clip_value", float, 0, nullable=True),  # as loss.clip_value: 0 or null, no clipping
     Rule("constraint.perturbation", float, 0, min_exclusive=True),
-    Rule("constraint.n_power_iterations", int, 1),
+    Rule("constraint.n_power_iterations", int, 1, 100),  # per D forward: the paper uses 1; it converges in a few
     # the keys users set first, then the per-network values they feed (or that were set directly)
     Rule("optim.name", str, choices=("adam", "rmsprop", "sgd")),  # optim=named
     Rule("optim.lr", float, 0, min_exclusive=True),

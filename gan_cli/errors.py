@@ -30,7 +30,7 @@ class Diverged(GanRunError):
         kept = (f"; the last good checkpoint is kept: {self.kept_checkpoint}" if self.kept_checkpoint
                 else "; no checkpoint had been written yet")
         return (f"diverged at generator step {self.step}: {self.quantity} is {self.value}{kept}; "
-                "try a lower optim.lr")
+                "try a lower optim.lr, or a smaller penalty weight (constraint.weight, loss.gp_weight) if one is set")
 
 
 class Interrupted(GanRunError):

@@ -1,11 +1,12 @@
 """Checks on the command line, before Hydra composes anything.
 
-Four mistakes that Hydra reports badly are caught here, each with one line:
+These mistakes, which Hydra reports badly or not at all, are caught here, each with one line:
 
 - an unknown option of a config group (``optim=adamw``): Hydra's message spans eleven lines;
 - an unknown key (``gan-run lr=1``): Hydra prints four lines about "struct" mode and no
   hint; we name the nearest key that exists (``optim.lr``);
 - a key the chosen option of its group does not have (``constraint=sn constraint.weight=1``);
+- a loss's constraint key beside ``constraint=`` (``loss.gp_weight=10 constraint=gp``): unused;
 - a run folder that cannot be created (``hydra.run.dir=/proc/x``): Hydra fails in
   ``mkdir`` with a traceback.
 
@@ -202,6 +203,24 @@ def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multiru
                                   f"before any job chooses one)")
 
 
+#: the keys with which a loss builds its own constraint (gan_cli/losses.py): not used once
+#: ``constraint=`` replaces that constraint
+LOSS_CONSTRAINT_KEYS = ("loss.clip_value", "loss.gp_weight")
+
+
+def check_unused_loss_keys(overrides: list) -> None:
+    """Raise GanRunError for ``loss.gp_weight=10 constraint=gp``: the chosen constraint replaces
+    the loss's own, so the value would be silently unused."""
+    constraint = [o for o in overrides if o.key_or_group == "constraint" and not o.is_delete()]
+    if not constraint:
+        return
+    for override in overrides:
+        if override.key_or_group in LOSS_CONSTRAINT_KEYS and not override.is_delete():
+            raise GanRunError(f"{override.input_line} is not used with {constraint[-1].input_line}: the chosen "
+                              f"constraint replaces the loss's own; set its keys instead (constraint.weight=..., "
+                              f"constraint.clip_value=...)")
+
+
 def check_output_dir(key: str, value: str) -> None:
     """Raise GanRunError if the run folder ``value`` cannot be created: make its fixed part
     (the part before the first interpolation, such as ${now:...}) and write a file there."""
@@ -238,6 +257,7 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     check_group_options(overrides, conf_dir, groups)
     check_keys(overrides, conf_dir, groups)
     check_option_keys(overrides, conf_dir, groups, multirun=bool(args.multirun))
+    check_unused_loss_keys(overrides)
     if args.cfg or args.help:  # --cfg and --help print the config and create no folder
         return
     dir_key = "hydra.sweep.dir" if args.multirun else "hydra.run.dir"

@@ -178,6 +178,8 @@ def test_a_bad_constraint_setting_is_a_one_line_error(gan_run, override, accepte
     (["constraint=gp", "+constraint.foo=1"], "error: constraint.foo: constraint=gp has no key 'foo'"),
     (["-m", "loss=wgan", "constraint=gp,sn", "constraint.weight=1"], "constraint=sn has no key 'weight'"),
     (["-m", "loss=wgan", "constraint=gp,r1", "constraint.weight=1"], "write ++constraint.weight=1"),
+    (["loss=wgan_gp", "loss.gp_weight=10", "constraint=gp"], "error: loss.gp_weight=10 is not used with constraint=gp"),
+    (["constraint=sn", "constraint.n_power_iterations=1000000"], "accepted: an integer >= 1 and <= 100"),
     (["-m", "loss=wgan", "constraint=gp,sn", "++constraint.weight=1"], None),  # gp runs, sn is refused
 ])
 def test_a_key_the_chosen_option_lacks_is_one_line_naming_its_keys(gan_run, tmp_path, args, message):
