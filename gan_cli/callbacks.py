@@ -138,6 +138,27 @@ class LastCheckpoint(Callback):
             self.save(trainer, pl_module)
 
 
+def sigterm_stops_setup():
+    """Until ``trainer.fit``, SIGTERM raises Lightning's SIGTERMException, so a job stopped while
+    it builds its data, networks and loggers ends "interrupted" in summary.json (train reports it
+    as such) instead of dying with "running" written there for good. Returns the function that
+    puts the previous handler back; call it before fit: Lightning chains any handler it finds,
+    and inside fit its own stops the run between two generator steps."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signal handlers can only be set from the main thread
+
+    def stop(signum, frame) -> None:
+        raise SIGTERMException()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:
+        if signal.getsignal(signal.SIGTERM) is stop:
+            signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
 class GracefulInterrupt(Callback):
     """The first Ctrl-C finishes the current generator step (under DDP, the current Lightning
     batch of generator steps: RunsOfIterations._stop_requested), then training stops as if it had

@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from gan_cli.build import build, build_data_and_networks, build_loss
-from gan_cli.callbacks import GracefulInterrupt, LastCheckpoint, ThreadShare
+from gan_cli.callbacks import GracefulInterrupt, LastCheckpoint, ThreadShare, sigterm_stops_setup
 from gan_cli.checkpoints import check_resumable
 from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
@@ -186,6 +186,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     checkpoint = LastCheckpoint(run_dir / "checkpoints", every_n_steps=cfg.checkpoint_every)
     ctrl_c = GracefulInterrupt()
     writer_threads = ThreadWriteFailures(run_dir)
+    restore_sigterm = sigterm_stops_setup()
     try:
         check_environment(cfg)
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -214,6 +215,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer = build(cfg.trainer, "trainer", logger=logger, callbacks=callbacks)
         log_hyperparameters(trainer.loggers, flat_hparams(cfg), module.metric_tags())
 
+        restore_sigterm()  # from here Lightning's handler: it stops between two generator steps
         # checkpoints hold only tensors and plain containers: load them without unpickling code
         trainer.fit(module, ckpt_path=cfg.ckpt_path, weights_only=True)
         writer_threads.check()  # TensorBoard's writer thread hit a full disk: the curves are incomplete
@@ -228,6 +230,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if trainer.is_global_zero:
             publish_to_trackers(trainer.loggers, run_dir)  # figures and summary.json as artifacts
     except BaseException as e:
+        restore_sigterm()
         writer_threads.stop()
         if trainer is not None:
             close_trackers(trainer.loggers)

@@ -286,6 +286,17 @@ def test_signal_mid_run_saves_a_checkpoint_that_resumes_exactly(gan_run, tmp_pat
         torch.testing.assert_close(b[key], a[key], atol=1e-6, rtol=0, msg=key)
 
 
+def test_sigterm_while_the_run_is_being_built_ends_it_interrupted_not_running(tmp_path):
+    """summary.json says "running" from the start of train(); the data, networks and loggers take
+    seconds to build, before Lightning's own SIGTERM handler exists."""
+    process = start_gan_run(tmp_path, *SMOKE, "hydra.run.dir=run")
+    wait_for(tmp_path / "run" / "summary.json", process)  # train() has started, fit has not yet
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and "Traceback" not in stderr, stderr
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "interrupted"
+
+
 @pytest.mark.slow
 def test_kill_during_checkpointing_never_leaves_a_broken_last_ckpt(tmp_path):
     # a 3 x 256 MLP and a save after every step: most of the run is spent writing checkpoints
