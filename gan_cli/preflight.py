@@ -158,11 +158,15 @@ def _default_option(conf_dir: Path, group: str) -> str | None:
     return None
 
 
+#: what a group that train.yaml leaves unset means, for the message that asks to choose one
+WHEN_NOT_SET = {"constraint": "the loss's own is used", "lr_schedule": "the learning rates stay constant"}
+
+
 def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multirun: bool = False) -> None:
     """Raise GanRunError for ``group.key=value`` when the option the command line chooses for that
     group has no such key (``constraint=sn constraint.weight=1``): Hydra says "not in struct" in
     seven lines and suggests ``+key``, which fails later in the build. With no option chosen and
-    none by default (``constraint``), say so."""
+    none by default (``constraint``, ``lr_schedule``), say so."""
     chosen: dict[str, list[str]] = {}
     swept: set[str] = set()
     for override in overrides:
@@ -179,11 +183,14 @@ def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multiru
         if not key or group not in groups or group.startswith("hydra"):
             continue
         options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+        default = _default_option(conf_dir, group)
         if group not in chosen:
-            if group == "constraint" and not presets:  # train.yaml chooses none: the loss's own is used
-                raise GanRunError(f"{override.input_line}: no constraint is chosen (the loss's own is used); "
-                                  f"choose one with it, e.g. constraint=gp {override.input_line}; "
-                                  f"options: {', '.join(options)}")
+            if default is None and not presets:  # train.yaml chooses none, and no preset may choose one
+                having = [o for o in options if key in (_option_keys(conf_dir, group, o) or set())]
+                example = f", e.g. {group}={having[0]} {override.input_line}" if having else ""
+                meaning = f" ({WHEN_NOT_SET[group]})" if group in WHEN_NOT_SET else ""
+                raise GanRunError(f"{override.input_line}: no {group} is chosen{meaning}; choose one with it"
+                                  f"{example}; options: {', '.join(options)}")
             continue
         for option in chosen[group]:
             keys = _option_keys(conf_dir, group, option)
@@ -194,7 +201,6 @@ def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multiru
         if multirun and group in swept and not presets:
             # Hydra composes a sweep once before any job, with the group's default option: a key
             # that option lacks fails there, though every swept option has it
-            default = _default_option(conf_dir, group)
             keys = _option_keys(conf_dir, group, default) if default else set()
             if keys is not None and key not in keys:
                 before = f"{group}={default}, which has no '{key}'" if default else f"no {group}"

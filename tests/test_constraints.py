@@ -175,6 +175,8 @@ def test_a_bad_constraint_setting_is_a_one_line_error(gan_run, override, accepte
     (["loss=gan", "loss.gp_weight=10"], "error: loss.gp_weight=10: loss=gan has no key 'gp_weight'"),
     (["constraint.weight=1"], "no constraint is chosen (the loss's own is used); choose one with it"),
     (["+constraint.weight=1"], "no constraint is chosen; choose one with it"),
+    (["lr_schedule.T_max=5"], "no lr_schedule is chosen (the learning rates stay constant); choose one with it, "
+                              "e.g. lr_schedule=cosine lr_schedule.T_max=5"),
     (["constraint=gp", "+constraint.foo=1"], "error: constraint.foo: constraint=gp has no key 'foo'"),
     (["-m", "loss=wgan", "constraint=gp,sn", "constraint.weight=1"], "constraint=sn has no key 'weight'"),
     (["-m", "loss=wgan", "constraint=gp,r1", "constraint.weight=1"], "write ++constraint.weight=1"),
