@@ -1,7 +1,8 @@
 """Reading gan-run checkpoints safely, and telling whether one can be resumed with a config.
 
 A checkpoint is a pickle. It is always loaded with ``weights_only=True``: tensors and plain
-containers only, no code is unpickled. Still, do not load checkpoints from untrusted sources.
+containers only, no code is unpickled. What is built from its stored config passes
+gan_cli.stored_config first (an allowlist of targets, at any depth).
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ def read_checkpoint(path: str | os.PathLike, key: str = "ckpt_path", map_locatio
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # not a zip/pickle, truncated, or holds code objects
         raise GanRunError(f"{key}: {path} is not a readable checkpoint ({_load_failure(e)})") from e
-    if not isinstance(checkpoint, dict) or "gan_run" not in checkpoint or "state_dict" not in checkpoint:
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("gan_run"), dict):
         raise GanRunError(f"{key}: {path} was not written by gan-run (it has no 'gan_run' entry)")
+    if not isinstance(checkpoint.get("state_dict"), dict):
+        raise GanRunError(f"{key}: {path} has no weights (no 'state_dict' mapping); it was written by another "
+                          "program, or it is corrupted")
     return checkpoint
 
 
@@ -105,15 +109,23 @@ def check_resumable(path: str | os.PathLike, current_config: dict[str, Any]) -> 
     optimizer, learning-rate schedule, weight average and dataset settings as
     ``current_config`` (``steps``, logging and evaluation may change), or if it has already
     trained ``steps`` generator steps."""
+    from gan_cli.stored_config import check_weights, stored_config
+
     checkpoint = read_checkpoint(path)
-    differences = config_differences(checkpoint["gan_run"].get("config", {}), current_config)
+    # nothing is built from the stored config on resume (the command line's is), but a file that
+    # names callables gan-run never builds, or holds non-finite weights, is refused as by gan-sample
+    saved = stored_config(checkpoint, f"ckpt_path: {path}")
+    check_weights(checkpoint["state_dict"], f"ckpt_path: {path}")
+    differences = config_differences(saved, current_config)
     if differences:
         shown = ", ".join(differences[:4]) + (f" and {len(differences) - 4} more" if len(differences) > 4 else "")
         raise GanRunError(
             f"ckpt_path: {path} was made with other settings: {shown}; resume with the settings it was "
             f"trained with (see the run's .hydra/overrides.yaml), or start a new run"
         )
-    trained = int(checkpoint["gan_run"].get("generator_step", 0))
+    trained = checkpoint["gan_run"].get("generator_step", 0)
+    if isinstance(trained, bool) or not isinstance(trained, int) or trained < 0:
+        raise GanRunError(f"ckpt_path: {path}: its generator_step is {trained!r}, not a count of steps")
     steps = current_config.get("steps")
     if isinstance(steps, int) and trained >= steps:
         raise GanRunError(f"steps={steps}: {path} has already trained {trained} generator steps, so there is "

@@ -23,15 +23,7 @@ import hydra
 from omegaconf import DictConfig
 
 from gan_cli import job_names
-
-
-def config_dir() -> str:
-    """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is ../conf."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parent / "conf"):
-        if (candidate / "train.yaml").is_file():
-            return str(candidate)
-    raise SystemExit("error: gan-run cannot find its config folder (conf/train.yaml); reinstall the package")
+from gan_cli.config import config_dir
 
 
 def record_failure(status: str, message: str) -> None:

@@ -264,3 +264,12 @@ def flatten(node: Any, prefix: str = "", sep: str = ".") -> dict[str, Any]:
             out.update(flatten(v, f"{prefix}{sep}{k}" if prefix else str(k), sep))
         return out
     return {prefix: node}
+
+
+def config_dir() -> str:
+    """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is ../conf (beside gan_cli/)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return str(candidate)
+    raise SystemExit("error: gan-run cannot find its config folder (conf/train.yaml); reinstall the package")

@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "N×C×H×W (floats in [-1, 1], or uint8); needs dataset=...")
     parser.add_argument("--out", default="gan_eval.json", help="the JSON file to write (default: gan_eval.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent noise (checkpoints; default: 0)")
+    parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
+                        help="also build this _target_ from the checkpoint's stored config (a class of your own, "
+                             "mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to $GAN_RUN_ALLOW_TARGETS")
     args = parser.parse_args(argv)
     if args.images and args.checkpoint and "=" in args.checkpoint:
         args.overrides.insert(0, args.checkpoint)  # `gan-eval --images DIR dataset=x`: no checkpoint
@@ -57,15 +60,25 @@ def compose(overrides: list[str]):
     return cfg
 
 
-def checkpoint_config(path: str, overrides: list[str]):
-    from omegaconf import OmegaConf
+def checkpoint_config(path: str, overrides: list[str], allow_targets: tuple[str, ...] = ()):
+    """The checkpoint's stored config, checked by gan_cli.stored_config, with today's evaluation
+    defaults where it has none and the command line's overrides on top."""
+    from omegaconf import DictConfig, OmegaConf, open_dict
 
     from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.errors import GanRunError
+    from gan_cli.stored_config import stored_config
 
     checkpoint = read_checkpoint(path, key="checkpoint")
-    cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
-    if "eval" not in cfg:  # a checkpoint from before the image metrics: today's defaults
-        cfg.eval = compose([]).eval
+    cfg = OmegaConf.create(stored_config(checkpoint, f"checkpoint: {path}", allow_targets))
+    today = compose([]).eval
+    with open_dict(cfg):
+        if "eval" not in cfg:  # a checkpoint from before the image metrics
+            cfg.eval = today
+        elif not isinstance(cfg.eval, DictConfig):
+            raise GanRunError(f"checkpoint: {path}: its stored config's eval section is not a mapping")
+        # where the feature classifier is cached is this machine's choice, never the file's author's
+        cfg.eval.cache_dir = today.cache_dir
     return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)) if overrides else cfg
 
 
@@ -82,12 +95,28 @@ def read_images(source: str, image_shape: tuple[int, int, int]):
     if path.is_dir():
         array = read_image_folder(path, resolution=h, channels=c)
     elif path.suffix == ".npy" and path.is_file():
-        array = np.load(path, allow_pickle=False)
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:  # truncated, not .npy, or pickled objects
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise GanRunError(f"--images {source}: not a readable .npy array ({reason})") from None
     else:
         raise GanRunError(f"--images {source}: not a folder nor a .npy file")
     if array.ndim != 4 or tuple(array.shape[1:]) != (c, h, w):
         raise GanRunError(f"--images {source}: images of shape {tuple(array.shape[1:])}; the dataset's are "
                           f"{(c, h, w)} (C×H×W)")
+    if len(array) < 2:
+        raise GanRunError(f"--images {source}: {len(array)} image(s); the metrics need at least 2")
+    if array.dtype != np.uint8 and not np.issubdtype(array.dtype, np.floating):
+        raise GanRunError(f"--images {source}: values of type {array.dtype}; accepted: floats in [-1, 1], or uint8")
+    if array.dtype != np.uint8:
+        bad = int(np.size(array) - np.isfinite(array).sum())
+        if bad:
+            raise GanRunError(f"--images {source}: {bad} values are NaN or Inf; accepted: floats in [-1, 1], or uint8")
+        low, high = float(array.min()), float(array.max())
+        if low < -1.001 or high > 1.001:  # a little slack for float rounding of tanh outputs
+            raise GanRunError(f"--images {source}: values range over [{low:.4g}, {high:.4g}]; accepted: floats in "
+                              "[-1, 1] (as gan-sample writes them), or uint8 0-255")
     images = torch.from_numpy(np.ascontiguousarray(array))
     images = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images.float()
     return images.reshape(len(images), -1)
@@ -116,7 +145,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     from gan_cli.errors import GanRunError
     from gan_cli.image_evaluation import build_image_evaluator
 
-    cfg = checkpoint_config(args.checkpoint, args.overrides) if args.checkpoint else compose(args.overrides)
+    cfg = (checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target)) if args.checkpoint
+           else compose(args.overrides))
     config.check(cfg)
     torch.manual_seed(args.seed)
     dataset = build(cfg.dataset, "dataset")
@@ -130,9 +160,12 @@ def evaluate(args: argparse.Namespace) -> dict:
         from gan_cli.generate import generate
         from gan_cli.sample import load_generator
 
-        generator, _ = load_generator(args.checkpoint)
+        generator, _ = load_generator(args.checkpoint, allow_targets=tuple(args.allow_target))
         z = torch.randn(int(cfg.eval_samples), generator.in_features)
         fake = generate(generator, z, int(cfg.batch_size))
+        if not bool(torch.isfinite(fake).all()):
+            raise GanRunError(f"checkpoint: {args.checkpoint}: its generator made NaN or Inf samples; "
+                              "there is nothing to measure")
         source = {"checkpoint": str(args.checkpoint), "seed": args.seed}
     cfg.eval_samples = len(fake)  # as many real images as there are generated ones
     evaluator = build_image_evaluator(cfg, dataset)

@@ -115,11 +115,31 @@ def read_job(folder: Path) -> Job:
 
 
 def metrics_of(summary: dict[str, Any]) -> dict[str, float | str]:
-    """Final values under their tag, best eval values under ``best <tag>``."""
-    metrics: dict[str, float | str] = dict(summary.get("final") or {})
-    metrics.update({BEST_PREFIX + tag: value for tag, value in (summary.get("best") or {}).items()})
-    metrics.update({"correlation/" + name: value for name, value in (summary.get("correlation") or {}).items()})
+    """Final values under their tag, best eval values under ``best <tag>``; a section that is not
+    a mapping of numbers (a file gan-run did not write) gives nothing rather than a crash."""
+    metrics: dict[str, float | str] = dict(section(summary, "final"))
+    metrics.update({BEST_PREFIX + tag: value for tag, value in section(summary, "best").items()})
+    metrics.update({"correlation/" + name: value for name, value in section(summary, "correlation").items()})
     return metrics
+
+
+def section(summary: Any, name: str) -> dict[str, float | str]:
+    """``summary[name]`` with only its number values (and the "nan"/"inf" strings gan-run writes
+    for non-finite ones), or {} where it is absent or not a mapping."""
+    found = summary.get(name) if isinstance(summary, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items()
+            if (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in ("nan", "inf", "-inf")}
+
+
+def read_summary(folder: Path) -> dict[str, Any]:
+    """A job's summary.json as a dict; {} where it is missing, unreadable or not an object."""
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def read_overrides_yaml(folder: Path) -> list[str] | None:

@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="output file: .npy, or .png for image models (default: samples.npy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the latent noise (default: 0)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
+    parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
+                        help="also build this _target_ from the checkpoint's stored config (a class of your own, "
+                             "mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to $GAN_RUN_ALLOW_TARGETS")
     parser.add_argument("--batch-size", type=int, default=256,
                         help="samples generated at a time; bounds the memory a large --num needs (default: 256)")
     args = parser.parse_args(argv)
@@ -40,30 +43,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
-    """Rebuild the generator of a gan-run checkpoint; returns (generator, image shape or None)."""
-    from omegaconf import OmegaConf
+def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu", allow_targets: tuple[str, ...] = ()):
+    """Rebuild the generator of a gan-run checkpoint; returns (generator, image shape or None).
 
+    Only what gan_cli.stored_config lets through is built: its checks run first, so a config
+    naming a callable outside the allowlist (``allow_targets`` extends it) calls nothing."""
     from gan_cli.build import build_data_and_networks, build_networks
     from gan_cli.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
+    from gan_cli.stored_config import check_weights, rebuildable_config, stored_data_shape
 
     path = Path(checkpoint_path)
+    source = f"checkpoint: {path}"
     checkpoint = read_checkpoint(path, key="checkpoint", map_location=device)
-    cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
-    data = checkpoint["gan_run"].get("data")
+    cfg = rebuildable_config(checkpoint, source, allow_targets)
+    data = stored_data_shape(checkpoint, source)
+    # the weight average (ema_decay > 0) is the generator that the run's evaluations used
+    state = checkpoint["state_dict"]
+    prefix = "generator_ema.module." if any(k.startswith("generator_ema.module.") for k in state) else "generator."
+    check_weights(state, source, prefix)
     if data:  # the data's shape travels in the checkpoint: no dataset files needed here
         generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]), data.get("image_shape"))
     else:  # checkpoints written before the shape was stored
         _, generator, _ = build_data_and_networks(cfg)
-    # the weight average (ema_decay > 0) is the generator that the run's evaluations used
-    state = checkpoint["state_dict"]
-    prefix = "generator_ema.module." if any(k.startswith("generator_ema.module.") for k in state) else "generator."
     weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise GanRunError(f"{source} holds no generator weights (no 'generator.' entries in its state_dict)")
     try:
         generator.load_state_dict(weights)
     except RuntimeError as e:
-        raise GanRunError(f"checkpoint: {path}: generator weights do not fit its config: {str(e).splitlines()[0]}")
+        raise GanRunError(f"{source}: generator weights do not fit its config: {str(e).splitlines()[0]}")
     return generator.to(device).eval(), (data or {}).get("image_shape")
 
 
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         from gan_cli.generate import generate
 
         check_device(args.device)
-        generator, image_shape = load_generator(args.checkpoint, args.device)
+        generator, image_shape = load_generator(args.checkpoint, args.device, tuple(args.allow_target))
         out = Path(args.out)
         if out.suffix == ".png" and not image_shape:
             raise GanRunError(f"--out {out}: a .png grid needs a model trained on images; this one makes "

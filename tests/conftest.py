@@ -148,3 +148,13 @@ def classifier_cache(tmp_path_factory):
         os.environ.pop("GAN_RUN_CACHE", None)
     else:
         os.environ["GAN_RUN_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def small_checkpoint(tmp_path_factory) -> Path:
+    """A 3-step smoke run's last.ckpt, trained once per test module."""
+    root = tmp_path_factory.mktemp("ckpt")
+    # in this process: a subprocess would add ~7 s of imports in each pytest worker
+    result = run_gan_run_in_process("trainer=smoke", "steps=3", f"hydra.run.dir={root / 'run'}")
+    assert result.returncode == 0, result.stderr
+    return root / "run" / "checkpoints" / "last.ckpt"

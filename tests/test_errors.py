@@ -121,15 +121,6 @@ def test_gpu_trainer_without_cuda(gan_run):
     assert_clean_error(gan_run("trainer=gpu", "steps=1"), "no CUDA device")
 
 
-@pytest.fixture(scope="module")
-def small_checkpoint(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ckpt")
-    # in this process: a subprocess would add ~7 s of imports in each pytest worker
-    result = run_gan_run_in_process(*SMOKE, "steps=3", f"hydra.run.dir={root / 'run'}")
-    assert result.returncode == 0, result.stderr
-    return root / "run" / "checkpoints" / "last.ckpt"
-
-
 def _bad_checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     (folder / "junk.ckpt").write_bytes(b"not a checkpoint")
     (folder / "truncated.ckpt").write_bytes(good.read_bytes()[: good.stat().st_size // 2])

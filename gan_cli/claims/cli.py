@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> list[dict]:
             raise GanRunError(f"--only: unknown claim {', '.join(unknown)}; accepted: {', '.join(c.id for c in claims)}")
         claims = [c for c in claims if c.id in wanted]
     out = Path(args.out)
+    earlier = earlier_report(out / "claims.json") if args.only else []  # read first: a bad file fails before any run
     (out / "runs").mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     entries = []
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                         "reason": outcome.reason, "thresholds": claim.thresholds, "source": claim.source,
                         "size": size, "gan_run_exit_status": status, "measured": measured,
                         "wall_time_s": None if args.no_run else round(time.monotonic() - began)})
-    kept = kept_entries(out / "claims.json", entries) if args.only else []
+    rerun = {e["id"] for e in entries}
+    kept = [e for e in earlier if e["id"] not in rerun]
     order = {c.id: i for i, c in enumerate(all_claims())}
     report = sorted(kept + entries, key=lambda e: order.get(e["id"], len(order)))
     write_json(out / "claims.json", report)
@@ -97,13 +99,21 @@ def run(args: argparse.Namespace) -> list[dict]:
     return entries
 
 
-def kept_entries(path: Path, entries: list[dict]) -> list[dict]:
-    """The entries of an earlier report at ``path`` for claims not in ``entries`` (``--only``
-    re-runs some claims and keeps the rest of the report)."""
+def earlier_report(path: Path) -> list[dict]:
+    """The entries of an earlier report at ``path`` (``--only`` re-runs some claims and keeps the
+    rest of it), or GanRunError naming the file if it is not a claims.json that gan-claims wrote."""
     if not path.is_file():
         return []
-    rerun = {e["id"] for e in entries}
-    return [e for e in json.loads(path.read_text()) if e["id"] not in rerun]
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise GanRunError(f"--only: {path} is not a readable report ({type(e).__name__}: {str(e)[:120]}); "
+                          "move it away or run without --only") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("id"), str)
+                                                for e in entries):
+        raise GanRunError(f"--only: {path} is not a gan-claims report (a list of entries with an 'id'); "
+                          "move it away or run without --only")
+    return entries
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,6 @@ what users run. Parallel jobs use Hydra's joblib launcher, and gan-run's thread 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
-from gan_cli.jobs import find_jobs
+from gan_cli.jobs import find_jobs, read_summary, section
 
 
 def gan_run_executable() -> list[str]:
@@ -84,8 +83,7 @@ def read_scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
 def read_runs(sweep_dir: Path) -> list[RunJob]:
     runs = []
     for job in find_jobs(sweep_dir) if sweep_dir.is_dir() else []:
-        path = job.folder / "summary.json"
-        summary = json.loads(path.read_text()) if path.exists() else {}
+        summary = read_summary(job.folder)
         runs.append(RunJob(job.folder, job.status, job.override_values() or {}, summary))
     return runs
 
@@ -103,4 +101,4 @@ def status_counts(runs: list[RunJob]) -> dict[str, int]:
 
 def final_values(runs: list[RunJob], metric: str) -> list[float]:
     """The metric's value at the final evaluation of each job that logged it."""
-    return [float(r.summary["final"][metric]) for r in runs if metric in r.summary.get("final", {})]
+    return [float(value) for r in runs for value in [section(r.summary, "final").get(metric)] if value is not None]
