@@ -1,5 +1,6 @@
-"""README.md and docs/: every relative link resolves, and the README's tour runs as written
-(with trainer=smoke appended, so it takes seconds)."""
+"""README.md, CHANGELOG.md and docs/: every relative link resolves, no page says who measured in
+which session, and the README's tour runs as written (with trainer=smoke appended, so it takes
+seconds)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from conftest import REPO, run_cli, run_gan_run_in_process
 
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -37,6 +38,18 @@ def test_every_relative_link_resolves(page):
         if not file.exists() or (anchor and file.suffix == ".md" and anchor not in anchors(file)):
             broken.append(target)
     assert not broken, f"{page.name}: broken links {broken}"
+
+
+def test_no_page_names_the_session_or_sitting_a_figure_was_measured_in():
+    """A page states what is true now, with its command, machine and date; who measured it in
+    which session or sitting is not the reader's business (issue 27). The generated claims report
+    under docs/ is read too, as `grep -rni session docs README.md` would."""
+    pages = sorted({*PAGES, *(REPO / "docs").rglob("*.md")})
+    found = [f"{page.relative_to(REPO)}:{number}: {line.strip()}"
+             for page in pages
+             for number, line in enumerate(page.read_text().splitlines(), 1)
+             if re.search(r"session|sitting", line, flags=re.I)]
+    assert not found, "\n".join(found)
 
 
 def test_readme_is_one_screen_of_sections():
