@@ -28,6 +28,7 @@ from pytorch_lightning.callbacks import Callback
 
 from gan_cli.curves import measurement_rng
 from gan_cli.data import GaussianMixture
+from gan_cli.directions import higher_is_better
 from gan_cli.guards import check_finite
 from gan_cli.image_metrics import PRDC_K, prdc
 from gan_cli.lipschitz import critic_lipschitz
@@ -36,10 +37,6 @@ from gan_cli.loop import write_to_loggers
 from gan_cli.generate import generate
 
 
-HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct", "eval/precision", "eval/recall", "eval/density",
-                    "eval/coverage"}
-# properties of the critic, not of the samples: neither better nor worse, so no best/ value
-NOT_RANKED = {"eval/critic_lipschitz", "eval/wasserstein_estimate", "eval/discriminator_loss"}
 CORRELATION_TAG = "correlation/spearman_wasserstein_estimate_vs_exact"
 
 
@@ -172,9 +169,9 @@ class Evaluation(Callback):
         metrics = self.metrics(pl_module, real, fake)
         write_to_loggers(trainer.loggers, metrics, step)
         for tag, value in metrics.items():
-            if tag in NOT_RANKED:
+            if higher_is_better(tag) is None:  # a property of the critic: no best/ value
                 continue
-            better = max if tag in HIGHER_IS_BETTER else min
+            better = max if higher_is_better(tag) else min
             self.best[tag] = better(self.best.get(tag, value), value)
         metrics.update(self.track_correlation(trainer, pl_module, metrics))
         # the run summary reads these, also from spawned DDP workers

@@ -1,8 +1,9 @@
-"""Console entry point ``gan-report``: one table row per job of a sweep.
+"""Console entry point ``gan-report``: one table row per job of a sweep, or a study over seeds.
 
     gan-report outputs/multiruns/<timestamp>
     gan-report outputs/multiruns/<timestamp> --metrics 'eval/modes,*/loss' --csv jobs.csv
     gan-report outputs/multiruns/<timestamp> --plot modes.png --metric eval/modes
+    gan-report outputs/multiruns/<timestamp> [more folders] --by loss --baseline loss=gan   (gan_cli.study)
 
 Everything comes from each job's ``summary.json`` (and ``.hydra/overrides.yaml``), so the
 report is instant and imports neither torch nor, unless ``--plot`` is given, matplotlib.
@@ -38,6 +39,16 @@ job failed, diverged or was interrupted. Missing values are left blank; a job th
 was killed before it wrote summary.json is listed with status "no summary"."""
 
 EPILOG = f"""\
+a study (--by):
+  gan-run -m loss=gan,wgan_gp dataset=grid seed='range(5)' hydra/launcher=joblib
+  gan-report multirun/<date>/<time> --by loss --baseline loss=gan
+  prints, per group and metric, n, mean ± standard error, the 95 % t interval, min, max and how
+  many jobs failed, diverged or were interrupted; then each group against the baseline (or every
+  pair): the difference of means with its 95 % interval, a paired t-test where both groups have the
+  same seeds (else Welch's; the exact permutation test where t is undefined), Holm-adjusted p-values
+  and a verdict (better / worse / not separated) by the metric's declared direction.
+  Default metrics there: 'eval/*,correlation/*' (best values are maxima over a run: biased upward).
+
 metric names:
   every curve's final value is named by its TensorBoard tag (eval/modes, critic/loss, ...);
   the best value of an eval/* metric during training is "best eval/..." (best eval/modes).
@@ -59,8 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="gan-report", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("sweep_dir", metavar="SWEEP_DIR",
-                        help="a sweep folder (outputs/multiruns/<timestamp>) or a folder of runs (outputs/runs)")
+    parser.add_argument("sweep_dirs", metavar="SWEEP_DIR", nargs="+",
+                        help="a sweep folder (outputs/multiruns/<timestamp>) or a folder of runs (outputs/runs); "
+                             "several are read as one (a study continued in another sweep)")
     parser.add_argument("--metrics", metavar="PATTERN[,PATTERN...]",
                         help="comma-separated glob patterns choosing the metric columns, e.g. 'eval/*,*/loss' "
                              f"(default: '{DEFAULT_METRICS}', see below)")
@@ -70,6 +82,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also draw a bar chart of --metric across the jobs (PNG, or PDF/SVG by extension)")
     parser.add_argument("--metric", metavar="NAME",
                         help="the metric to plot with --plot, e.g. eval/modes or 'best eval/modes'")
+    study = parser.add_argument_group("a study over seeds (the table becomes one row per group and metric)")
+    study.add_argument("--by", metavar="KEY[,KEY...]",
+                       help="group the jobs by these overrides (e.g. loss, or loss,optim); every other override "
+                            "that varies must be a replicate key")
+    study.add_argument("--replicate", metavar="KEY[,KEY...]", default="seed",
+                       help="the overrides that tell replicates apart (default: seed); they pair groups by seed")
+    study.add_argument("--baseline", metavar="KEY=VALUE[,...]",
+                       help="compare every group with this one (e.g. loss=gan); default: every pair of groups")
+    study.add_argument("--alpha", type=float, default=0.05,
+                       help="the significance level of the verdicts, after Holm's correction (default: 0.05)")
+    study.add_argument("--json", metavar="FILE", help="also write the study (groups, values, tests) as JSON")
     return parser.parse_args(argv)
 
 
@@ -91,11 +114,11 @@ def split_patterns(text: str) -> list[str]:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def choose_metrics(jobs: list[Job], patterns_text: str | None) -> list[str]:
+def choose_metrics(jobs: list[Job], patterns_text: str | None, default: str = DEFAULT_METRICS) -> list[str]:
     """The metric columns: those matching ``--metrics``, or the default described in --help."""
     available = available_metrics(jobs)
     if patterns_text is None:
-        chosen = [m for m in available if any(fnmatchcase(m, p) for p in split_patterns(DEFAULT_METRICS))]
+        chosen = [m for m in available if any(fnmatchcase(m, p) for p in split_patterns(default))]
         return chosen or available
     patterns = split_patterns(patterns_text)
     if not patterns:
@@ -261,24 +284,111 @@ def plot_metric(path: Path, metric: str, jobs: list[Job], title: str) -> None:
 # ---------------------------------------------------------------- the command
 
 
+def read_jobs(folders: list[str]) -> list[Job]:
+    """The jobs of every folder; with several folders, each job is named by its folder too."""
+    jobs = []
+    for folder in folders:
+        found = find_jobs(Path(folder))
+        if len(folders) > 1:
+            for job in found:
+                job.name = f"{Path(folder).name}/{job.name}"
+        jobs += found
+    return jobs
+
+
 def report(args: argparse.Namespace) -> str:
-    """Write the --plot and --csv files, if asked for, and return the Markdown table."""
+    """Write the --plot, --csv and --json files, if asked for, and return the Markdown table."""
+    if args.by:
+        return study_report(args)
+    for option in ("replicate", "baseline", "json", "alpha"):
+        if getattr(args, option) not in (None, parser_default(option)):
+            raise GanRunError(f"--{option} belongs to a study; add --by KEY (e.g. --by loss)")
     check_plot_arguments(args)
     for option, path in (("--csv", args.csv), ("--plot", args.plot)):
         if path:
             check_output_path(option, Path(path))
-    sweep_dir = Path(args.sweep_dir)
-    jobs = find_jobs(sweep_dir)
+    jobs = read_jobs(args.sweep_dirs)
     metrics = choose_metrics(jobs, args.metrics)
     check_feature_spaces(jobs, metrics)  # one FID column never mixes extractors
     columns = report_columns(jobs, metrics)
     if args.plot:
-        plot_metric(Path(args.plot), args.metric, jobs, title=f"{args.metric}: {sweep_dir.resolve().name}")
+        name = ", ".join(Path(d).resolve().name for d in args.sweep_dirs)
+        plot_metric(Path(args.plot), args.metric, jobs, title=f"{args.metric}: {name}")
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.csv:
         write_csv(Path(args.csv), columns, jobs)
         print(f"wrote {args.csv}", file=sys.stderr)
     return to_markdown(columns, jobs)
+
+
+def parser_default(option: str) -> Any:
+    return {"replicate": "seed", "alpha": 0.05}.get(option)
+
+
+def split_keys(option: str, text: str) -> list[str]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise GanRunError(f"--{option} is empty; give override keys such as loss or loss,optim")
+    return keys
+
+
+def study_report(args: argparse.Namespace) -> str:
+    """gan_cli.study over the jobs: groups by --by, replicates by --replicate, tests between groups."""
+    from gan_cli import study
+
+    if not 0 < args.alpha < 1:
+        raise GanRunError(f"--alpha={args.alpha} is not accepted; accepted: a number between 0 and 1, e.g. 0.05")
+    by, replicate_keys = split_keys("by", args.by), split_keys("replicate", args.replicate)
+    if set(by) & set(replicate_keys):
+        raise GanRunError(f"--by and --replicate share {', '.join(sorted(set(by) & set(replicate_keys)))}; a key "
+                          "either defines the groups or tells replicates apart")
+    if args.metric and not args.plot:
+        raise GanRunError("--metric only chooses what --plot draws; add --plot FILE.png (for the metrics use --metrics)")
+    for option, path in (("--csv", args.csv), ("--plot", args.plot), ("--json", args.json)):
+        if path:
+            check_output_path(option, Path(path))
+    if args.plot and not Path(args.plot).suffix:
+        raise GanRunError(f"--plot {args.plot} has no extension; give a file name such as {args.plot}.png")
+    jobs = read_jobs(args.sweep_dirs)
+    groups, unknown = study.group_jobs(jobs, by, replicate_keys)
+    baseline = study.pick_baseline(groups, args.baseline)
+    grouped = [job for g in groups for job in g.jobs]
+    metrics = choose_metrics(grouped, args.metrics, STUDY_METRICS)
+    check_feature_spaces(grouped, metrics)
+    result = study.analyse(groups, metrics, replicate_keys, baseline, args.alpha)
+    if args.plot:
+        shown = {args.metric: result["metrics"][args.metric]} if args.metric in result["metrics"] else None
+        if args.metric and shown is None:
+            raise GanRunError(f"--metric {args.metric}: not among the study's metrics ({', '.join(metrics)})")
+        from gan_cli.report_plot import group_means
+
+        prepare_parent("--plot", Path(args.plot))
+        try:
+            group_means(Path(args.plot), shown or result["metrics"], title=f"by {', '.join(by)}")
+        except (OSError, ValueError) as e:
+            raise GanRunError(f"--plot {args.plot}: cannot write it: {str(e).splitlines()[0]}") from e
+        print(f"wrote {args.plot}", file=sys.stderr)
+    for option, path, write in (("--csv", args.csv, lambda p: write_rows(p, study.CSV_COLUMNS, study.csv_rows(result))),
+                                ("--json", args.json, lambda p: study.write_json(p, result))):
+        if path:
+            prepare_parent(option, Path(path))
+            try:
+                write(Path(path))
+            except OSError as e:
+                raise GanRunError(f"{option} {path}: cannot write it: {e.strerror or e}") from e
+            print(f"wrote {path}", file=sys.stderr)
+    return study.to_markdown(result, by, unknown)
+
+
+#: a study's default metrics: final evaluations, not the best over a run (a maximum is biased upward)
+STUDY_METRICS = "eval/*,correlation/*"
+
+
+def write_rows(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
 def main(argv: list[str] | None = None) -> None:

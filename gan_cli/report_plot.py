@@ -1,4 +1,5 @@
-"""The bar chart of ``gan-report --plot``: one metric across the jobs of a sweep.
+"""The figures of ``gan-report --plot``: one metric across the jobs of a sweep (a bar chart), or
+the group means and confidence intervals of a study (``--by``).
 
 Imported only when a plot is asked for, as matplotlib takes a noticeable part of a second
 to import. Agg backend: no display needed.
@@ -39,6 +40,39 @@ def bar_chart(path: Path, labels: list[str], heights: list[float | None], notes:
     ax.axhline(0.0, color="black", linewidth=0.6)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+
+
+def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
+    """One panel per metric: each group's replicates as dots, its mean and confidence interval as
+    a bar with whiskers, and n under its name. A group with no value keeps its slot, marked n = 0."""
+    count = len(metrics)
+    columns = min(3, count)
+    rows = -(-count // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), dpi=100, squeeze=False)
+    for ax, (metric, block) in zip(axes.flat, metrics.items()):
+        labels = list(block["groups"])
+        for x, label in enumerate(labels):
+            d = block["groups"][label]
+            values = list(d["values"].values())
+            ax.scatter([x + 0.18] * len(values), values, s=12, color="grey", alpha=0.7, zorder=2)
+            if d["mean"] is not None:
+                low = d["mean"] - (d["ci_low"] if d["ci_low"] is not None else d["mean"])
+                high = (d["ci_high"] if d["ci_high"] is not None else d["mean"]) - d["mean"]
+                ax.errorbar([x], [d["mean"]], yerr=[[low], [high]], fmt="o", color="tab:blue", capsize=5, zorder=3)
+        ax.set_xticks(range(len(labels)), [f"{label}\nn = {block['groups'][label]['n']}" for label in labels],
+                      fontsize=8, rotation=0 if len(labels) <= 4 else 30, ha="center" if len(labels) <= 4 else "right")
+        direction = {True: " (higher is better)", False: " (lower is better)"}.get(block["higher_is_better"], "")
+        ax.set_title(metric + direction, fontsize=9)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[count:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     try:
         fig.savefig(path)

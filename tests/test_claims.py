@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -206,11 +207,75 @@ def test_mlp_generator_verdict_follows_fid_and_divergence(tmp_path):
         return made
 
     claim = WganTrainsMlpGenerator()
-    held = claim.outcome(runs([300.0, 320.0, 310.0], [100.0, 110.0, 90.0]), tmp_path)
-    assert held.verdict == HELD and held.numbers["fid_difference_gan_minus_wgan"] == pytest.approx(210.0)
+    held = claim.outcome(runs([300.0, 320.0, 310.0, 330.0, 305.0], [100.0, 110.0, 90.0, 95.0, 120.0]), tmp_path)
+    assert held.verdict == HELD and held.numbers["tests"]["fid_test"]["effect"] == pytest.approx(210.0)
     assert (tmp_path / held.figures[0]).is_file()
-    assert claim.outcome(runs([None, None], [100.0, 120.0]), tmp_path).verdict == HELD
-    assert claim.outcome(runs([100.0, 110.0], [150.0, 160.0]), tmp_path).verdict == NOT_HELD
-    assert claim.outcome(runs([100.0, 110.0], [None, 90.0]), tmp_path).verdict == NOT_HELD
+    assert claim.outcome(runs([None] * 5, [100.0] * 5), tmp_path).verdict == HELD  # 5/5 against 0/5: p = 1/252
+    assert claim.outcome(runs([None, None], [100.0, 120.0]), tmp_path).verdict == INCONCLUSIVE  # 2 against 0: p = 1/6
+    assert claim.outcome(runs([100.0, 110.0, 105, 95, 102], [150.0, 165.0, 148, 170, 151]), tmp_path).verdict == NOT_HELD
+    assert claim.outcome(runs([100.0] * 5, [None] * 5), tmp_path).verdict == NOT_HELD  # the WGAN diverged
     assert claim.outcome(runs([100.0, 200.0], [90.0, 180.0]), tmp_path).verdict == INCONCLUSIVE
     assert claim.outcome(runs([300.0], [100.0]), tmp_path).verdict == INCONCLUSIVE  # one seed each
+
+
+# ---- each seed-based rule's false-positive rate, simulated under no effect --------------------
+
+STUDIES = 2000
+
+
+def _seeds(values) -> dict[str, float]:
+    return {str(i): float(v) for i, v in enumerate(values)}
+
+
+def test_mode_collapse_rule_under_no_effect_says_held_at_most_alpha():
+    """Both losses' mode counts drawn from one distribution (with the ties of integer counts),
+    the high-quality share above the floor: the rule says held in at most α of 2,000 studies."""
+    from gan_cli.claims.wgan_reduces_mode_collapse import ALPHA, decide
+
+    rng = np.random.default_rng(0)
+    held = sum(decide(_seeds(rng.binomial(25, 0.85, 5)), _seeds(rng.binomial(25, 0.85, 5)), 95.0, 0)[0] == "held"
+               for _ in range(STUDIES))
+    assert held / STUDIES <= ALPHA, held / STUDIES
+
+
+def test_mode_collapse_rule_refuses_a_one_mode_win_without_spread_and_a_diffuse_cloud():
+    from gan_cli.claims.wgan_reduces_mode_collapse import decide
+
+    assert decide(_seeds([25, 25, 25]), _seeds([24, 24, 24]), 95.0, 0)[0] == "inconclusive"  # exact p = 0.25
+    assert decide(_seeds([18, 17, 19, 18, 17]), _seeds([4, 5, 4, 3, 6]), 1.5, 0)[0] == "inconclusive"  # 1.5 % HQ
+    assert decide(_seeds([18, 17, 19, 18, 17]), _seeds([4, 5, 4, 3, 6]), 80.0, 0)[0] == "held"
+    assert decide(_seeds([4, 5, 4, 3, 6]), _seeds([18, 17, 19, 18, 17]), 80.0, 0)[0] == "not_held"
+
+
+@pytest.mark.parametrize("divergence", [0.0, 0.3])
+def test_momentum_rule_under_no_effect_says_held_at_most_alpha(divergence):
+    """Adam and RMSProp alike: the same divergence probability and W1 distribution; two routes to
+    held, each at α/2."""
+    from gan_cli.claims.momentum_destabilises_wgan import ALPHA, decide
+
+    rng = np.random.default_rng(1)
+    held = 0
+    for _ in range(STUDIES):
+        diverged = {n: int(rng.binomial(5, divergence)) for n in ("adam", "rmsprop")}
+        w1 = {n: _seeds(rng.normal(0.2, 0.03, 5 - diverged[n])) for n in ("adam", "rmsprop")}
+        held += decide(diverged, {"adam": 5, "rmsprop": 5}, w1, 0)[0] == "held"
+    assert held / STUDIES <= ALPHA, held / STUDIES
+
+
+def test_momentum_rule_needs_more_than_one_divergence_in_three():
+    from gan_cli.claims.momentum_destabilises_wgan import decide
+
+    w1 = {"adam": _seeds([0.2, 0.21]), "rmsprop": _seeds([0.2, 0.19, 0.21])}
+    assert decide({"adam": 1, "rmsprop": 0}, {"adam": 3, "rmsprop": 3}, w1, 0)[0] != "held"  # Fisher p = 0.5
+
+
+def test_mlp_generator_rule_under_no_effect_says_held_at_most_alpha():
+    from gan_cli.claims.wgan_trains_mlp_generator import ALPHA, decide
+
+    rng = np.random.default_rng(2)
+    held = 0
+    for _ in range(STUDIES):
+        diverged = {n: int(rng.binomial(5, 0.2)) for n in ("gan", "wgan")}
+        fid = {n: _seeds(rng.lognormal(6.5, 0.3, 5 - diverged[n])) for n in ("gan", "wgan")}
+        held += decide(diverged, {"gan": 5, "wgan": 5}, fid, 0)[0] == "held"
+    assert held / STUDIES <= ALPHA, held / STUDIES

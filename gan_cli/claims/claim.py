@@ -35,6 +35,8 @@ class Claim:
     source: str  # which seed article, and where
     preset: str  # conf/experiment/<preset>.yaml
     thresholds: str  # the rule that gives the verdict, in words
+    test: str = "a deterministic threshold on one run's numbers"  # the statistical test behind the verdict
+    alpha: float | None = None  # its significance level, where the verdict is a test's
     sweep: tuple[str, ...] = ()
     sizes: dict[str, tuple[str, ...]] = {}
 

@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> list[dict]:
               flush=True)
         entries.append({"id": claim.id, "statement": claim.statement, "command": claim.command(size),
                         "verdict": outcome.verdict, "numbers": outcome.numbers, "figures": outcome.figures,
-                        "reason": outcome.reason, "thresholds": claim.thresholds, "source": claim.source,
+                        "reason": outcome.reason, "thresholds": claim.thresholds, "test": claim.test,
+                        "alpha": claim.alpha, "source": claim.source,
                         "size": size, "gan_run_exit_status": status, "measured": measured,
                         "wall_time_s": None if args.no_run else round(time.monotonic() - began)})
     rerun = {e["id"] for e in entries}

@@ -5,11 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
-from gan_cli.claims.runs import RunJob, final_values, select, status_counts
-from gan_cli.claims.stats import difference, mean_se
+from gan_cli.claims.runs import RunJob, by_seed, select, status_counts
+from gan_cli.statistics import claim_test, describe, fisher
 
 OPTIMIZERS = ("rmsprop", "adam")
-SIGNIFICANT = 2.0
+ALPHA = 0.05
+# two routes to "held" (divergence counts, or a worse final W1), each at α/2 (Bonferroni), so the
+# claim's false-positive rate stays ≤ α
+EACH = ALPHA / 2
+SMALLEST_EFFECT = 0.02  # exact W1 on the ring: "unstable" means a final W1 at least this much worse
+
+
+def decide(diverged: dict[str, int], runs: dict[str, int], w1: dict[str, dict[str, float]],
+           failed_otherwise: int) -> tuple[str, str, dict]:
+    """The verdict from the divergence counts and the per-seed final exact W1 of each optimizer."""
+    p_diverge = fisher(diverged["adam"], runs["adam"], diverged["rmsprop"], runs["rmsprop"], alternative="greater")
+    p_diverge_less = fisher(diverged["adam"], runs["adam"], diverged["rmsprop"], runs["rmsprop"], alternative="less")
+    test = claim_test(w1["adam"], w1["rmsprop"], claimed_higher=True, alpha=EACH, smallest_effect=SMALLEST_EFFECT)
+    numbers = {"fisher_p_adam_diverges_more": p_diverge, "fisher_p_adam_diverges_less": p_diverge_less,
+               "w1_test": test.as_dict()}
+    text = (f"diverged adam {diverged['adam']}/{runs['adam']} vs rmsprop {diverged['rmsprop']}/{runs['rmsprop']} "
+            f"(one-sided Fisher p {p_diverge:.3g}); final W1: {test.reason}")
+    if failed_otherwise or min(runs.values()) == 0:
+        return INCONCLUSIVE, "a run is missing or failed for a reason other than divergence; " + text, numbers
+    if p_diverge < EACH or test.verdict == HELD:
+        return HELD, text, numbers
+    if test.verdict == NOT_HELD and p_diverge_less >= EACH and diverged["adam"] <= diverged["rmsprop"]:
+        return NOT_HELD, text + "; Adam diverged no more often", numbers
+    return INCONCLUSIVE, text, numbers
 
 
 class MomentumDestabilisesWgan(Claim):
@@ -19,10 +42,13 @@ class MomentumDestabilisesWgan(Claim):
                  " paper, §3: momentum made the critic's training unstable.")
     source = "seed 002 (Wasserstein GAN), the four changes"
     preset = "momentum_destabilises_wgan"
-    thresholds = (f"same budget, 3 seeds each: held when Adam runs diverge more often than RMSProp runs, or "
-                  f"Adam's final exact W1 exceeds RMSProp's by more than {SIGNIFICANT} standard errors of the "
-                  f"difference; not_held when Adam diverges no more often and its mean final W1 is not above "
-                  f"RMSProp's; inconclusive otherwise")
+    alpha = ALPHA
+    test = ("one-sided Fisher's exact test on divergence counts and one-sided paired t-test by seed on the final "
+            "exact W1, each at α/2 (Bonferroni)")
+    thresholds = (f"same budget, 5 seeds each ({test}, α = {ALPHA}): held when Adam runs diverge more often (Fisher "
+                  f"p < {EACH}) or Adam's final exact W1 is higher (p < {EACH}); not_held when Adam diverges no more "
+                  f"often and the W1 data show the opposite or rule out a rise of {SMALLEST_EFFECT} (one-sided "
+                  f"{1 - EACH:.1%} upper bound below it); inconclusive otherwise")
     sizes = {
         "full": (),
         "quick": ("steps=300", "eval_every=100", "eval_samples=1000"),
@@ -30,32 +56,20 @@ class MomentumDestabilisesWgan(Claim):
     }
 
     def outcome(self, runs: list[RunJob], out_dir: Path) -> Outcome:
-        numbers: dict = {}
-        for name in OPTIMIZERS:
-            found = select(runs, optim=name)
-            w1 = final_values([r for r in found if r.status == "completed"], "eval/wasserstein_exact")
-            numbers[name] = {**status_counts(found), "final_wasserstein_exact": mean_se(w1), "values": w1}
-        gap, se = difference(numbers["adam"]["final_wasserstein_exact"], numbers["rmsprop"]["final_wasserstein_exact"])
-        numbers["w1_difference_adam_minus_rmsprop"], numbers["difference_se"] = gap, se
-        figure = self.figure(numbers, out_dir)
-        if any(numbers[n]["runs"] == 0 or numbers[n]["failed_otherwise"] for n in OPTIMIZERS):
-            return Outcome(INCONCLUSIVE, "a run is missing or failed for a reason other than divergence",
-                           numbers, [figure])
-        more_divergence = numbers["adam"]["diverged"] > numbers["rmsprop"]["diverged"]
-        text = (f"diverged: adam {numbers['adam']['diverged']}/{numbers['adam']['runs']}, rmsprop "
-                f"{numbers['rmsprop']['diverged']}/{numbers['rmsprop']['runs']}")
-        if gap is not None:
-            text += f"; final W1 adam − rmsprop = {gap:+.4f} ± {se or 0:.4f}"
-        if more_divergence or (gap is not None and se is not None and gap > SIGNIFICANT * se):
-            return Outcome(HELD, text, numbers, [figure])
-        if gap is not None and gap <= 0:
-            return Outcome(NOT_HELD, text + ": Adam no less stable and no worse", numbers, [figure])
-        return Outcome(INCONCLUSIVE, text, numbers, [figure])
+        counts = {name: status_counts(select(runs, optim=name)) for name in OPTIMIZERS}
+        w1 = {name: by_seed(select(runs, optim=name), "eval/wasserstein_exact") for name in OPTIMIZERS}
+        verdict, reason, tests = decide({n: counts[n]["diverged"] for n in OPTIMIZERS},
+                                        {n: counts[n]["runs"] for n in OPTIMIZERS}, w1,
+                                        sum(counts[n]["failed_otherwise"] for n in OPTIMIZERS))
+        numbers = {name: {**counts[name], "final_wasserstein_exact": describe(list(w1[name].values())).as_dict(),
+                          "values": w1[name]} for name in OPTIMIZERS}
+        numbers["tests"] = tests
+        return Outcome(verdict, reason, numbers, [self.figure(numbers, out_dir)])
 
     def figure(self, numbers, out_dir: Path) -> str:
         fig, ax = self.new_figure(1, 1, (5, 3.6))
         for x, name in enumerate(OPTIMIZERS):
-            values = numbers[name]["values"]
+            values = list(numbers[name]["values"].values())
             ax.plot([x] * len(values), values, "o", alpha=0.7)
             stats = numbers[name]["final_wasserstein_exact"]
             if stats["mean"] is not None:

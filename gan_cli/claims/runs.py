@@ -7,6 +7,7 @@ what users run. Parallel jobs use Hydra's joblib launcher, and gan-run's thread 
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import sys
@@ -102,3 +103,14 @@ def status_counts(runs: list[RunJob]) -> dict[str, int]:
 def final_values(runs: list[RunJob], metric: str) -> list[float]:
     """The metric's value at the final evaluation of each job that logged it."""
     return [float(value) for r in runs for value in [section(r.summary, "final").get(metric)] if value is not None]
+
+
+def by_seed(runs: list[RunJob], metric: str) -> dict[str, float]:
+    """{seed: final value} over the jobs that completed with a value: a claim's replicates,
+    paired by seed across settings (gan_cli.statistics.compare)."""
+    values = {}
+    for run in runs:
+        value = section(run.summary, "final").get(metric) if run.status == "completed" else None
+        if value is not None and math.isfinite(float(value)):
+            values[run.overrides.get("seed", run.folder.name)] = float(value)
+    return values

@@ -11,13 +11,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
-from gan_cli.claims.runs import RunJob, final_values, select, status_counts
-from gan_cli.claims.stats import difference, mean_se
+from gan_cli.claims.runs import RunJob, by_seed, select, status_counts
+from gan_cli.statistics import claim_test, describe, fisher
 
 LOSSES = ("gan", "wgan")
 METRICS = ("eval/fid", "eval/precision", "eval/recall")
-MIN_SEEDS = 2
-SIGNIFICANT = 2.0  # standard errors of the difference
+ALPHA = 0.05
+EACH = ALPHA / 2  # two routes to "held" (the GAN diverges more, or its FID is higher), each at α/2
+SMALLEST_EFFECT = 50.0  # FID on the digit classifier's features: the claim means a clearly better generator
+
+
+def decide(diverged: dict[str, int], runs: dict[str, int], fid: dict[str, dict[str, float]],
+           failed_otherwise: int) -> tuple[str, str, dict]:
+    """The verdict from the divergence counts and the per-seed final FID of each loss."""
+    p_gan_diverges = fisher(diverged["gan"], runs["gan"], diverged["wgan"], runs["wgan"], alternative="greater")
+    p_wgan_diverges = fisher(diverged["wgan"], runs["wgan"], diverged["gan"], runs["gan"], alternative="greater")
+    test = claim_test(fid["gan"], fid["wgan"], claimed_higher=True, alpha=EACH, smallest_effect=SMALLEST_EFFECT)
+    numbers = {"fisher_p_gan_diverges_more": p_gan_diverges, "fisher_p_wgan_diverges_more": p_wgan_diverges,
+               "fid_test": test.as_dict()}
+    text = (f"diverged gan {diverged['gan']}/{runs['gan']} vs wgan {diverged['wgan']}/{runs['wgan']} (one-sided "
+            f"Fisher p {p_gan_diverges:.3g}); final FID gan − wgan: {test.reason}")
+    if failed_otherwise or min(runs.values()) == 0:
+        return INCONCLUSIVE, "a loss has no runs, or a run failed for a reason other than divergence; " + text, numbers
+    if p_gan_diverges < EACH or test.verdict == HELD:
+        return HELD, text, numbers
+    if p_wgan_diverges < EACH or (test.verdict == NOT_HELD and diverged["gan"] <= diverged["wgan"]):
+        return NOT_HELD, text, numbers
+    return INCONCLUSIVE, text, numbers
 
 
 class WganTrainsMlpGenerator(Claim):
@@ -28,50 +48,33 @@ class WganTrainsMlpGenerator(Claim):
                  " standard GAN's does not.")
     source = "seed 002 (Wasserstein GAN), the benefits of WGAN; the paper's §4.3 and Figure 6"
     preset = "mlp_generator_images"
-    sweep = ("loss=gan,wgan", "seed=0,1,2")
+    sweep = ("loss=gan,wgan", "seed=0,1,2,3,4")
+    alpha = ALPHA
+    test = ("one-sided Fisher's exact test on divergence counts and one-sided paired t-test by seed on the final "
+            "FID, each at α/2 (Bonferroni)")
     thresholds = (f"MNIST digits, an MLP G and D without batch norm, the same generator updates for both losses, "
-                  f"final FID on the digit classifier's features, ≥ {MIN_SEEDS} seeds: held when every wgan run "
-                  f"finished and either more gan runs diverged or gan's mean FID exceeds wgan's by more than "
-                  f"{SIGNIFICANT} standard errors of the difference; not_held when a wgan run diverged and no gan "
-                  f"run did, or wgan's mean FID is not below gan's; inconclusive in between")
+                  f"final FID on the digit classifier's features, 5 seeds ({test}, α = {ALPHA}): held when more gan "
+                  f"runs diverge (p < {EACH}) or gan's FID is higher (p < {EACH}); not_held when more wgan runs "
+                  f"diverge (p < {EACH}), or the FID data show the opposite or rule out a gap of {SMALLEST_EFFECT:g} "
+                  f"while gan diverged no more often; inconclusive otherwise")
     sizes = {
         "full": ("steps=2000", "eval_every=500"),
-        "quick": ("steps=300", "eval_every=300", "seed=0,1"),
+        "quick": ("steps=300", "eval_every=300", "seed=0,1,2"),
         "smoke": ("trainer=smoke", "seed=0"),
     }
 
     def outcome(self, runs: list[RunJob], out_dir: Path) -> Outcome:
-        numbers: dict = {}
-        for loss in LOSSES:
-            found = select(runs, loss=loss)
-            done = [r for r in found if r.status == "completed"]
-            numbers[loss] = {**status_counts(found),
-                             **{metric: mean_se(final_values(done, metric)) for metric in METRICS},
-                             "fid_values": final_values(done, "eval/fid")}
-        gap, se = difference(numbers["gan"]["eval/fid"], numbers["wgan"]["eval/fid"])
-        numbers["fid_difference_gan_minus_wgan"], numbers["difference_se"] = gap, se
+        counts = {loss: status_counts(select(runs, loss=loss)) for loss in LOSSES}
+        values = {loss: {metric: by_seed(select(runs, loss=loss), metric) for metric in METRICS} for loss in LOSSES}
+        verdict, reason, tests = decide({n: counts[n]["diverged"] for n in LOSSES}, {n: counts[n]["runs"] for n in LOSSES},
+                                        {loss: values[loss]["eval/fid"] for loss in LOSSES},
+                                        sum(counts[n]["failed_otherwise"] for n in LOSSES))
+        numbers: dict = {loss: {**counts[loss], **{m: describe(list(values[loss][m].values())).as_dict() for m in METRICS},
+                                "fid_values": values[loss]["eval/fid"]} for loss in LOSSES}
+        numbers["tests"] = tests
         numbers["steps"] = sorted({int(r.summary.get("steps", 0)) for r in runs})
         numbers["features"] = sorted({str((r.summary.get("eval_provenance") or {}).get("extractor")) for r in runs})
-        figure = self.figure(runs, numbers, out_dir)
-        gan, wgan = numbers["gan"], numbers["wgan"]
-        if any(numbers[loss]["runs"] == 0 or numbers[loss]["failed_otherwise"] for loss in LOSSES):
-            return Outcome(INCONCLUSIVE, "a loss has no runs, or a run failed for a reason other than divergence",
-                           numbers, [figure])
-        text = f"diverged: gan {gan['diverged']}/{gan['runs']}, wgan {wgan['diverged']}/{wgan['runs']}"
-        if gap is not None:
-            text += (f"; final FID gan {gan['eval/fid']['mean']:.1f} vs wgan {wgan['eval/fid']['mean']:.1f}, "
-                     f"difference {gap:+.1f} ± {se or 0:.1f}")
-        if wgan["diverged"] and not gan["diverged"]:
-            return Outcome(NOT_HELD, text + ": the WGAN diverged where the GAN did not", numbers, [figure])
-        if not wgan["diverged"] and gan["diverged"] > wgan["diverged"]:
-            return Outcome(HELD, text, numbers, [figure])
-        if min(gan["eval/fid"]["n"], wgan["eval/fid"]["n"]) < MIN_SEEDS or gap is None:
-            return Outcome(INCONCLUSIVE, text + f": fewer than {MIN_SEEDS} finished seeds per loss", numbers, [figure])
-        if se is not None and gap > SIGNIFICANT * se and (se > 0 or gap > 0):
-            return Outcome(HELD, text, numbers, [figure])
-        if gap <= 0:
-            return Outcome(NOT_HELD, text + ": the WGAN's samples are no closer to the digits", numbers, [figure])
-        return Outcome(INCONCLUSIVE, text + f": within {SIGNIFICANT} standard errors", numbers, [figure])
+        return Outcome(verdict, reason, numbers, [self.figure(runs, numbers, out_dir)])
 
     def figure(self, runs: list[RunJob], numbers: dict, out_dir: Path) -> str:
         """Final FID per loss (each seed a dot), FID over training, and seed 0's last sample grid per loss."""
@@ -80,7 +83,7 @@ class WganTrainsMlpGenerator(Claim):
         fig, axes = self.new_figure(1, 4, (15, 3.8))
         colors = {"gan": "tab:blue", "wgan": "tab:green"}
         for i, loss in enumerate(LOSSES):
-            values = numbers[loss]["fid_values"]
+            values = list(numbers[loss]["fid_values"].values())
             axes[0].scatter([i] * len(values), values, color=colors[loss])
             if values:
                 axes[0].hlines(sum(values) / len(values), i - 0.25, i + 0.25, color=colors[loss])
