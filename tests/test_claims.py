@@ -208,7 +208,7 @@ def test_mlp_generator_verdict_follows_fid_and_divergence(tmp_path):
 
     claim = WganTrainsMlpGenerator()
     held = claim.outcome(runs([300.0, 320.0, 310.0, 330.0, 305.0], [100.0, 110.0, 90.0, 95.0, 120.0]), tmp_path)
-    assert held.verdict == HELD and held.numbers["tests"]["fid_test"]["effect"] == pytest.approx(210.0)
+    assert held.verdict == HELD and held.numbers["tests"]["metric_test"]["effect"] == pytest.approx(210.0)
     assert (tmp_path / held.figures[0]).is_file()
     assert claim.outcome(runs([None] * 5, [100.0] * 5), tmp_path).verdict == HELD  # 5/5 against 0/5: p = 1/252
     assert claim.outcome(runs([None, None], [100.0, 120.0]), tmp_path).verdict == INCONCLUSIVE  # 2 against 0: p = 1/6

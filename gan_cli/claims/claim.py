@@ -75,3 +75,31 @@ class Claim:
         fig.savefig(out_dir / name)
         plt.close(fig)
         return name
+
+
+def less_stable_or_worse(worse: str, better: str, diverged: dict[str, int], runs: dict[str, int],
+                         values: dict[str, dict[str, float]], metric: str, smallest_effect: float,
+                         alpha: float, failed_otherwise: int) -> tuple[str, str, dict]:
+    """The rule of a claim that setting ``worse`` trains less well than ``better``: two routes to
+    held, each at α/2 (Bonferroni) so that the claim's false-positive rate stays ≤ α:
+    ``worse`` diverges more often (one-sided Fisher's exact test), or its final ``metric``
+    (lower is better) is higher (gan_cli.statistics.claim_test on the per-seed values).
+    not_held when ``better`` diverges more often at α/2, or the metric's data support the
+    opposite or rule out ``smallest_effect`` while ``worse`` diverged no more often."""
+    from gan_cli.statistics import claim_test, fisher
+
+    each = alpha / 2
+    p_worse = fisher(diverged[worse], runs[worse], diverged[better], runs[better], alternative="greater")
+    p_better = fisher(diverged[better], runs[better], diverged[worse], runs[worse], alternative="greater")
+    test = claim_test(values[worse], values[better], claimed_higher=True, alpha=each, smallest_effect=smallest_effect)
+    numbers = {f"fisher_p_{worse}_diverges_more": p_worse, f"fisher_p_{better}_diverges_more": p_better,
+               "metric_test": test.as_dict()}
+    text = (f"diverged {worse} {diverged[worse]}/{runs[worse]} vs {better} {diverged[better]}/{runs[better]} "
+            f"(one-sided Fisher p {p_worse:.3g}); final {metric} {worse} − {better}: {test.reason}")
+    if failed_otherwise or min(runs.values()) == 0:
+        return INCONCLUSIVE, "a run is missing or failed for a reason other than divergence; " + text, numbers
+    if p_worse < each or test.verdict == HELD:
+        return HELD, text, numbers
+    if p_better < each or (test.verdict == NOT_HELD and diverged[worse] <= diverged[better]):
+        return NOT_HELD, text, numbers
+    return INCONCLUSIVE, text, numbers

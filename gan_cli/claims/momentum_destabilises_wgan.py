@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
+from gan_cli.claims.claim import Claim, Outcome, less_stable_or_worse
 from gan_cli.claims.runs import RunJob, by_seed, select, status_counts
-from gan_cli.statistics import claim_test, describe, fisher
+from gan_cli.statistics import describe
 
 OPTIMIZERS = ("rmsprop", "adam")
 ALPHA = 0.05
@@ -19,20 +19,8 @@ SMALLEST_EFFECT = 0.02  # exact W1 on the ring: "unstable" means a final W1 at l
 def decide(diverged: dict[str, int], runs: dict[str, int], w1: dict[str, dict[str, float]],
            failed_otherwise: int) -> tuple[str, str, dict]:
     """The verdict from the divergence counts and the per-seed final exact W1 of each optimizer."""
-    p_diverge = fisher(diverged["adam"], runs["adam"], diverged["rmsprop"], runs["rmsprop"], alternative="greater")
-    p_diverge_less = fisher(diverged["adam"], runs["adam"], diverged["rmsprop"], runs["rmsprop"], alternative="less")
-    test = claim_test(w1["adam"], w1["rmsprop"], claimed_higher=True, alpha=EACH, smallest_effect=SMALLEST_EFFECT)
-    numbers = {"fisher_p_adam_diverges_more": p_diverge, "fisher_p_adam_diverges_less": p_diverge_less,
-               "w1_test": test.as_dict()}
-    text = (f"diverged adam {diverged['adam']}/{runs['adam']} vs rmsprop {diverged['rmsprop']}/{runs['rmsprop']} "
-            f"(one-sided Fisher p {p_diverge:.3g}); final W1: {test.reason}")
-    if failed_otherwise or min(runs.values()) == 0:
-        return INCONCLUSIVE, "a run is missing or failed for a reason other than divergence; " + text, numbers
-    if p_diverge < EACH or test.verdict == HELD:
-        return HELD, text, numbers
-    if test.verdict == NOT_HELD and p_diverge_less >= EACH and diverged["adam"] <= diverged["rmsprop"]:
-        return NOT_HELD, text + "; Adam diverged no more often", numbers
-    return INCONCLUSIVE, text, numbers
+    return less_stable_or_worse("adam", "rmsprop", diverged, runs, w1, "exact W1", SMALLEST_EFFECT, ALPHA,
+                                failed_otherwise)
 
 
 class MomentumDestabilisesWgan(Claim):
@@ -46,9 +34,10 @@ class MomentumDestabilisesWgan(Claim):
     test = ("one-sided Fisher's exact test on divergence counts and one-sided paired t-test by seed on the final "
             "exact W1, each at α/2 (Bonferroni)")
     thresholds = (f"same budget, 5 seeds each ({test}, α = {ALPHA}): held when Adam runs diverge more often (Fisher "
-                  f"p < {EACH}) or Adam's final exact W1 is higher (p < {EACH}); not_held when Adam diverges no more "
-                  f"often and the W1 data show the opposite or rule out a rise of {SMALLEST_EFFECT} (one-sided "
-                  f"{1 - EACH:.1%} upper bound below it); inconclusive otherwise")
+                  f"p < {EACH}) or Adam's final exact W1 is higher (p < {EACH}); not_held when RMSProp runs diverge "
+                  f"more often (p < {EACH}), or Adam diverges no more often and the W1 data show the opposite or rule "
+                  f"out a rise of {SMALLEST_EFFECT} (one-sided {1 - EACH:.1%} upper bound below it); inconclusive "
+                  f"otherwise")
     sizes = {
         "full": (),
         "quick": ("steps=300", "eval_every=100", "eval_samples=1000"),

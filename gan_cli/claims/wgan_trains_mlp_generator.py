@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gan_cli.claims.claim import HELD, INCONCLUSIVE, NOT_HELD, Claim, Outcome
+from gan_cli.claims.claim import Claim, Outcome, less_stable_or_worse
 from gan_cli.claims.runs import RunJob, by_seed, select, status_counts
-from gan_cli.statistics import claim_test, describe, fisher
+from gan_cli.statistics import describe
 
 LOSSES = ("gan", "wgan")
 METRICS = ("eval/fid", "eval/precision", "eval/recall")
@@ -24,20 +24,7 @@ SMALLEST_EFFECT = 50.0  # FID on the digit classifier's features: the claim mean
 def decide(diverged: dict[str, int], runs: dict[str, int], fid: dict[str, dict[str, float]],
            failed_otherwise: int) -> tuple[str, str, dict]:
     """The verdict from the divergence counts and the per-seed final FID of each loss."""
-    p_gan_diverges = fisher(diverged["gan"], runs["gan"], diverged["wgan"], runs["wgan"], alternative="greater")
-    p_wgan_diverges = fisher(diverged["wgan"], runs["wgan"], diverged["gan"], runs["gan"], alternative="greater")
-    test = claim_test(fid["gan"], fid["wgan"], claimed_higher=True, alpha=EACH, smallest_effect=SMALLEST_EFFECT)
-    numbers = {"fisher_p_gan_diverges_more": p_gan_diverges, "fisher_p_wgan_diverges_more": p_wgan_diverges,
-               "fid_test": test.as_dict()}
-    text = (f"diverged gan {diverged['gan']}/{runs['gan']} vs wgan {diverged['wgan']}/{runs['wgan']} (one-sided "
-            f"Fisher p {p_gan_diverges:.3g}); final FID gan − wgan: {test.reason}")
-    if failed_otherwise or min(runs.values()) == 0:
-        return INCONCLUSIVE, "a loss has no runs, or a run failed for a reason other than divergence; " + text, numbers
-    if p_gan_diverges < EACH or test.verdict == HELD:
-        return HELD, text, numbers
-    if p_wgan_diverges < EACH or (test.verdict == NOT_HELD and diverged["gan"] <= diverged["wgan"]):
-        return NOT_HELD, text, numbers
-    return INCONCLUSIVE, text, numbers
+    return less_stable_or_worse("gan", "wgan", diverged, runs, fid, "FID", SMALLEST_EFFECT, ALPHA, failed_otherwise)
 
 
 class WganTrainsMlpGenerator(Claim):
