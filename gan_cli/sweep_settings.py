@@ -57,6 +57,7 @@ OPTUNA = (
     Setting("storage", lambda v: v is None or (isinstance(v, str) and "://" in v),
             "null (in memory) or a database URL such as sqlite:///optuna.db"),
     Setting("study_name", lambda v: v is None or (isinstance(v, str) and v != ""), "null or a non-empty name"),
+    Setting("seeds", lambda v: _int(v) and v >= 1, "an integer >= 1 (runs per trial, seed=0..seeds-1)"),
 )
 
 SUBMITIT = (
@@ -93,6 +94,20 @@ def check(hydra_cfg: DictConfig) -> None:
             if not setting.ok(value):
                 shown = "null" if value is None else value
                 raise GanRunError(f"{where}.{setting.key}={shown} is not accepted; accepted: {setting.accepted}")
+    check_seeds_not_searched(hydra_cfg)
+
+
+def check_seeds_not_searched(hydra_cfg: DictConfig) -> None:
+    """``hydra.sweeper.seeds`` sets ``seed`` in every job: a ``seed`` the search also varies (in its
+    params or on the command line) would be overwritten in some jobs and not others."""
+    seeds = OmegaConf.select(hydra_cfg, "sweeper.seeds", default=1)
+    if not _int(seeds) or seeds <= 1:
+        return
+    params = OmegaConf.select(hydra_cfg, "sweeper.params", default=None) or {}
+    swept = [o.split("=", 1)[0].lstrip("+~") for o in OmegaConf.select(hydra_cfg, "overrides.task", default=[]) or []]
+    if "seed" in params or "seed" in swept:
+        raise GanRunError(f"hydra.sweeper.seeds={seeds} runs every trial with seed=0..{seeds - 1}; seed is also set "
+                          "by the search or the command line: drop one of them")
 
 
 class CheckSweepSettings(Callback):

@@ -129,10 +129,12 @@ def test_cuda_out_of_memory_names_batch_size_needed_and_free():
     (("hparams_search=optuna", "hydra.sweeper.n_trials=0"), "hydra.sweeper.n_trials=0"),
     (("hparams_search=optuna", "hydra.sweeper.direction=up"), "hydra.sweeper.direction=up"),
     (("hparams_search=optuna", "hydra.sweeper.n_jobs=-2"), "hydra.sweeper.n_jobs=-2"),
+    (("hparams_search=optuna", "hydra.sweeper.seeds=0"), "hydra.sweeper.seeds=0"),
+    (("hparams_search=optuna", "hydra.sweeper.seeds=3", "seed=4"), "hydra.sweeper.seeds=3"),
 ])
 def test_launcher_and_sweeper_settings_get_one_line_naming_the_key(gan_run, tmp_path, args, key):
     result = gan_run("-m", *args, *SMOKE, "hydra.sweep.dir=sweep")
-    assert_one_line_error(result, key, "accepted")
+    assert_one_line_error(result, key, "accepted" if "seed=4" not in args else "seed is also set")
     assert not list((tmp_path / "sweep").rglob("summary.json")), "no job may start"
 
 

@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -159,3 +160,30 @@ def test_a_killed_optuna_study_continues_from_its_sqlite_file_with_its_finished_
     for number, (params, value) in earlier.items():  # kept as they were
         assert (trials[number].params, trials[number].value) == (params, value)
     assert (search / "optimization_results.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_an_optuna_search_over_seeds_ranks_the_mean_and_a_killed_one_continues(gan_run, tmp_path):
+    """hydra.sweeper.seeds=3: each trial runs seeds 0-2 and Optuna is told their mean; a trial
+    left RUNNING by a kill is failed and replaced, its jobs numbered after the earlier ones."""
+    optuna = pytest.importorskip("optuna")
+    args = ("-m", "hparams_search=optuna", "hydra.sweeper.seeds=3", "trainer=smoke", "eval_every=0",
+            "hydra.sweep.dir=search")
+    assert gan_run(*args, "hydra.sweeper.n_trials=1").returncode == 0
+    storage = f"sqlite:///{tmp_path / 'search' / 'optuna.db'}"
+    study = optuna.load_study(study_name="gan-run", storage=storage)
+    study.ask()  # what a search killed during its second trial leaves: a RUNNING trial
+
+    result = gan_run(*args, "hydra.sweeper.n_trials=2")
+    assert result.returncode == 0, result.stderr
+    assert "1 of n_trials=2 trials finished earlier, 1 to run" in result.stdout
+    trials = optuna.load_study(study_name="gan-run", storage=storage).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    folders = sorted((tmp_path / "search").glob("[0-9]*"), key=lambda p: int(p.name.split("_")[0]))
+    assert [int(p.name.split("_")[0]) for p in folders] == [0, 1, 2, 6, 7, 8]
+    for trial, jobs in ((trials[0], folders[:3]), (trials[2], folders[3:])):
+        values = [json.loads((job / "summary.json").read_text())["final"]["eval/wasserstein_exact"] for job in jobs]
+        assert [f"seed={s}" in job.name for s, job in enumerate(jobs)] == [True] * 3
+        assert trial.user_attrs["seed_values"] == {str(s): pytest.approx(v) for s, v in enumerate(values)}
+        assert trial.value == pytest.approx(np.mean(values))
+        assert trial.user_attrs["seed_se"] == pytest.approx(np.std(values, ddof=1) / np.sqrt(3))
