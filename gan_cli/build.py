@@ -60,20 +60,25 @@ def mentioned_key(node: Any, key: str, message: str) -> str:
 IMAGE_DATASETS = "dataset=shapes, mnist, cifar10 or image_folder"
 
 
-def takes_image_shape(node: Any) -> bool:
-    """Whether the network that ``node`` builds declares an ``image_shape`` parameter.
+def takes(node: Any, parameter: str) -> bool:
+    """Whether the class or function that ``node`` builds declares ``parameter``.
 
-    That is how a config asks for the data's (C, H, W) (the DCGAN networks) rather than its
-    flat dimension (``MLP``): the YAML stays free of shapes, the class signature says it.
+    That is how a config asks for what only the data knows: a network's ``image_shape`` (C, H, W)
+    (the DCGAN networks) rather than its flat dimension (``MLP``), a loss's ``image_data`` (WGAN-GP's
+    λ): the YAML stays free of it, the class signature says it.
     """
     target = node.get("_target_") if hasattr(node, "get") else None
     if not isinstance(target, str):
         return False
     try:
         obj = get_object(target)
-        return "image_shape" in inspect.signature(obj).parameters
+        return parameter in inspect.signature(obj).parameters
     except Exception:  # an unknown or odd target: build() reports it with the key
         return False
+
+
+def takes_image_shape(node: Any) -> bool:
+    return takes(node, "image_shape")
 
 
 def build_networks(cfg: Any, dim: int, generator_offset: float = 0.0, image_shape: Sequence[int] | None = None):
@@ -110,8 +115,11 @@ def build_data_and_networks(cfg: Any):
     return (dataset, *build_networks(cfg, dataset.dim, dataset.generator_offset, image_shape))
 
 
-def build_loss(cfg: Any):
-    """The loss, with the ``constraint`` group's object in place of its own when one is chosen."""
+def build_loss(cfg: Any, image_data: bool = False):
+    """The loss, with the ``constraint`` group's object in place of its own when one is chosen,
+    told whether the data are images if its class asks (``image_data``)."""
     constraint = cfg.get("constraint")
     kwargs = {"constraint": build(constraint, "constraint")} if constraint is not None else {}
+    if takes(cfg.loss, "image_data"):
+        kwargs["image_data"] = image_data
     return build(cfg.loss, "loss", **kwargs)

@@ -122,7 +122,7 @@ RULES = (
     Rule("model.discriminator.out_features", int, choices=(1,)),  # D gives one raw score per input
     Rule("loss.n_critic", int, 1),
     Rule("loss.clip_value", float, 0, nullable=True),  # c; 0 or null: no clipping
-    Rule("loss.gp_weight", float, 0),
+    Rule("loss.gp_weight", float, 0, nullable=True),  # null: follows the data (losses.WassersteinGPLoss)
     Rule("loss.n_critic_warmup", int, 1, nullable=True),
     Rule("loss.warmup_steps", int, 0),
     Rule("loss.warmup_every", int, 0),

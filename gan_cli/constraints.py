@@ -42,6 +42,9 @@ def interpolates(discriminator: nn.Module, a: Tensor, b: Tensor) -> Tensor:
     return eps * a + (1 - eps) * b
 
 
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
 class Constraint:
     """No constraint at all (``constraint=none``): the base every constraint extends."""
 
@@ -51,6 +54,17 @@ class Constraint:
         self.weight = float(require("constraint.weight", weight))
 
     def constrain(self, discriminator: nn.Module) -> nn.Module:
+        """D as the run trains it. A per-sample gradient penalty refuses a batch-norm D: batch
+        norm mixes the samples of a batch, so the "per-sample" gradient is that of the batch's
+        sum (measured 1.6 % off on average at initialisation), and the penalty's extra forward
+        pass moves the running statistics."""
+        if self.tag is not None and self.weight > 0 and any(isinstance(m, BATCH_NORMS) for m in discriminator.modules()):
+            from gan_cli.errors import GanRunError
+
+            raise GanRunError(f"{type(self).__name__} (critic/{self.tag}) penalises gradients per sample, but the "
+                              f"discriminator has batch norm (model.discriminator.norm=batch, or a BatchNorm layer), which mixes a batch's "
+                              f"samples; use model.discriminator.norm=layer (as WGAN-GP does) or none, or a constraint "
+                              f"without a per-sample penalty (constraint=sn or clip)")
         return discriminator
 
     def penalty(self, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor | None:
@@ -178,8 +192,11 @@ WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
 class SpectralNormalization(Constraint):
     """Spectral normalization (Miyato et al. 2018): every weight layer W of D is used as
     W / σ(W), σ the largest singular value, estimated by ``n_power_iterations`` steps of power
-    iteration per training forward pass. Each layer is then 1-Lipschitz, and so is D when its
-    activations are (ReLU, leaky ReLU, maxout); normalization layers are left as they are.
+    iteration per training forward pass (so σ is an estimate until the iteration converges).
+    A linear layer is then 1-Lipschitz. A convolution's σ is that of its kernel reshaped to
+    out × (in·k·k), which is not its operator norm on images: a stride-2 4×4 convolution measured
+    up to 1.59 (bench/sn_operator_norm.py), so an SN conv critic is not guaranteed 1-Lipschitz.
+    Normalization layers are left as they are.
 
     ``torch.nn.utils.parametrizations.spectral_norm``: the state dict holds
     ``….parametrizations.weight.original`` and the power-iteration vectors ``_u``, ``_v``, so a

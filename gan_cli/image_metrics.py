@@ -106,14 +106,17 @@ def prdc(real: ArrayLike, fake: ArrayLike, k: int = PRDC_K) -> dict[str, float]:
     """Precision, recall, density and coverage (Naeem et al. 2020, eqs. 1-4), k-NN balls.
 
     With r_i the distance from real X_i to its k-th nearest real neighbour, B(X_i, r_i) the
-    ball around it, and likewise s_j for fake Y_j among the fakes (N real, M fake):
+    open ball around it (‖x − X_i‖ < r_i), and likewise s_j for fake Y_j among the fakes
+    (N real, M fake):
 
     - precision = (1/M) Σ_j 1[Y_j ∈ ∪_i B(X_i, r_i)]   (fakes that land on the real manifold)
     - recall    = (1/N) Σ_i 1[X_i ∈ ∪_j B(Y_j, s_j)]   (reals that the fake manifold covers)
     - density   = (1/(kM)) Σ_j Σ_i 1[Y_j ∈ B(X_i, r_i)]   (can exceed 1)
-    - coverage  = (1/N) Σ_i 1[min_j ‖X_i - Y_j‖ ≤ r_i]
+    - coverage  = (1/N) Σ_i 1[min_j ‖X_i - Y_j‖ < r_i]
 
-    Identical sets give 1 for all four.
+    The balls are open, as in Naeem et al.'s reference code (the ``prdc`` package): a ball holds
+    its centre and the k − 1 neighbours strictly inside it, so identical sets give 1 for all four,
+    and duplicated (memorised) samples are counted as the reference counts them.
     """
     r, g = _pair(real, fake, int(k) + 1)
     k = int(k)
@@ -123,12 +126,12 @@ def prdc(real: ArrayLike, fake: ArrayLike, k: int = PRDC_K) -> dict[str, float]:
     recalled = np.zeros(len(r), dtype=bool)
     for start, d in _rows(r, g):  # d[i, j] = ‖X_i - Y_j‖
         rows = slice(start, start + len(d))
-        in_ball_count += (d <= real_radii[rows, None]).sum(0)
+        in_ball_count += (d < real_radii[rows, None]).sum(0)
         nearest_fake[rows] = d.min(1)
-        recalled[rows] = (d <= fake_radii[None, :]).any(1)
+        recalled[rows] = (d < fake_radii[None, :]).any(1)
     return {
         "precision": float((in_ball_count > 0).mean()),
         "recall": float(recalled.mean()),
         "density": float(in_ball_count.sum() / (k * len(g))),
-        "coverage": float((nearest_fake <= real_radii).mean()),
+        "coverage": float((nearest_fake < real_radii).mean()),
     }

@@ -220,17 +220,27 @@ class WassersteinLoss(AdversarialLoss):
         return metrics
 
 
+#: WGAN-GP's λ when the config leaves it to the data (gp_weight: null): the paper's 10 on images,
+#: the reference toy code's 0.1 on 2-D points ("Smaller lambda makes things faster for toy tasks")
+GP_WEIGHT_IMAGES, GP_WEIGHT_POINTS = 10.0, 0.1
+
+
 class WassersteinGPLoss(WassersteinLoss):
     """WGAN-GP (Gulrajani et al. 2017): the WGAN objectives, no clipping, and by default the
     gradient penalty (constraints.GradientPenalty)
 
         gp_weight · E_x̂[(‖∇_x̂ f(x̂)‖₂ - 1)²],   x̂ = ε x + (1 - ε) G(z),  ε ~ U[0, 1] per sample.
+
+    ``gp_weight=None`` follows the data (``image_data``, which the run's build passes):
+    GP_WEIGHT_IMAGES for images, GP_WEIGHT_POINTS otherwise.
     """
 
     avoid_momentum = False  # the paper trains with Adam(β1=0.5, β2=0.9)
 
-    def __init__(self, n_critic: int = 5, gp_weight: float = 10.0, constraint: Constraint | None = None,
-                 **kwargs) -> None:
+    def __init__(self, n_critic: int = 5, gp_weight: float | None = None, constraint: Constraint | None = None,
+                 image_data: bool = False, **kwargs) -> None:
+        if gp_weight is None:
+            gp_weight = GP_WEIGHT_IMAGES if image_data else GP_WEIGHT_POINTS
         self.gp_weight = float(require("loss.gp_weight", gp_weight))
         own = GradientPenalty(gp_weight) if constraint is None else constraint
         super().__init__(n_critic=n_critic, clip_value=None, constraint=own, **kwargs)

@@ -128,7 +128,7 @@ def prepare_networks(cfg: DictConfig, *networks: torch.nn.Module) -> None:
 def build_module(cfg: DictConfig) -> GANModule:
     """The Lightning module of a run: data, networks, loss and optimizers from their groups."""
     dataset, generator, discriminator = build_data_and_networks(cfg)
-    loss = build_loss(cfg)
+    loss = build_loss(cfg, image_data=getattr(dataset, "image_shape", None) is not None)
     discriminator = loss.constraint.constrain(discriminator)  # spectral normalization; others: as is
     prepare_networks(cfg, generator, discriminator)
     return GANModule(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((REPO / "bench").glob("*.py"))
@@ -236,3 +237,12 @@ def test_grid_misses_refuses_a_run_that_is_not_on_the_ring_or_the_grid(gan_run, 
 def test_grid_misses_names_a_folder_without_a_checkpoint(tmp_path):
     result = run_bench("grid_misses.py", str(tmp_path / "nothing_here"), cwd=tmp_path)
     assert result.returncode == 2 and "no checkpoints/last.ckpt in:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sn_operator_norm_is_the_dense_matrix_norm_of_the_convolution():
+    sn = bench_module("sn_operator_norm")
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(2, 3, 4, 2, 1, bias=False)
+    shape = (2, 6, 6)
+    dense = torch.autograd.functional.jacobian(lambda x: conv(x.reshape(1, *shape)).flatten(), torch.zeros(72))
+    assert sn.operator_norm(conv, shape) == pytest.approx(float(torch.linalg.matrix_norm(dense, ord=2)), rel=1e-4)

@@ -221,3 +221,30 @@ def test_the_logged_penalty_is_unweighted_at_any_positive_weight():
         assert logged.item() == pytest.approx(expected.item(), rel=1e-4)
     zero = GradientPenalty(weight=0.0)
     assert zero.metrics(zero.penalty(critic, real, fake))["gradient_penalty"].item() == 0.0
+
+
+# ---- a per-sample penalty and batch norm; WGAN-GP's λ follows the data ------------------------
+
+@pytest.mark.parametrize("args", [("loss=wgan_gp",), ("constraint=r1",), ("constraint=gp",), ("constraint=dragan",)])
+def test_a_per_sample_penalty_refuses_a_batch_norm_critic_in_one_line(gan_run, args):
+    result = gan_run("trainer=smoke", "model=dcgan", "dataset=shapes", "dataset.num_images=64",
+                     "dataset.num_workers=0", *args, "hydra.run.dir=run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert "batch norm" in line and "model.discriminator.norm=layer" in line and "constraint=sn" in line
+
+
+@pytest.mark.parametrize("overrides, weight", [
+    (["loss=wgan_gp", "dataset=shapes"], 10.0), (["loss=wgan_gp", "dataset=mnist5k"], 10.0),
+    (["loss=wgan_gp", "dataset=ring"], 0.1), (["loss=wgan_gp", "dataset=grid"], 0.1),
+    (["loss=wgan_gp", "dataset=shapes", "loss.gp_weight=3"], 3.0),
+])
+def test_wgan_gp_lambda_is_ten_on_images_and_the_toy_codes_on_points(tmp_path, overrides, weight):
+    from conftest import compose_config
+    from gan_cli.build import build, build_loss
+
+    cfg = compose_config(tmp_path, overrides)
+    images = cfg.dataset._target_.split(".")[-1] in ("shapes", "mnist5k")
+    loss = build_loss(cfg, image_data=images)
+    assert loss.gp_weight == weight and loss.constraint.weight == weight
+    assert build(cfg.loss, "loss").gp_weight in (0.1, 3.0)  # built without the data's word: points

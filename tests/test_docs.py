@@ -78,8 +78,13 @@ def test_the_readme_tour_runs_as_written_at_smoke_size(tmp_path, monkeypatch):
 
 
 def sweep_values(argument: str) -> list[str]:
-    """A sweep override's values (``loss=gan,wgan`` -> ``loss=gan``, ``loss=wgan``); lists stay whole."""
+    """A sweep override's values (``loss=gan,wgan`` -> ``loss=gan``, ``loss=wgan``; ``seed=range(3)``
+    -> its numbers, as Hydra's sweep grammar reads it); lists stay whole."""
     key, sep, value = argument.partition("=")
+    ranged = re.fullmatch(r"range\((\d+)(?:,\s*(\d+))?\)", value)
+    if ranged:
+        low, high = (0, int(ranged[1])) if ranged[2] is None else (int(ranged[1]), int(ranged[2]))
+        return [f"{key}{sep}{v}" for v in range(low, high)]
     values, depth, start = [], 0, 0
     for i, char in enumerate(value + ","):
         depth += 1 if char in "[(" else -1 if char in "])" else 0

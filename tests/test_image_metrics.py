@@ -59,9 +59,9 @@ def test_kid_of_two_real_halves_is_near_zero_and_of_shifted_sets_is_not():
 
 def test_prdc_of_identical_sets_is_one_and_of_a_collapse_loses_recall_and_coverage():
     x = gaussian(500, 4)
-    # each real ball holds its centre and its k neighbours, so identical sets give density
-    # (k + 1) / k; two independent draws of one distribution give density ~1 (Naeem et al.)
-    assert prdc(x, x) == {"precision": 1.0, "recall": 1.0, "density": 1.2, "coverage": 1.0}
+    # each open real ball holds its centre and the k - 1 neighbours inside it, so identical sets
+    # give density 1; two independent draws of one distribution give density ~1 (Naeem et al.)
+    assert prdc(x, x) == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
     assert prdc(x, gaussian(500, 4, seed=9))["density"] == pytest.approx(1.0, abs=0.15)
     collapsed = x[:10].repeat(50, axis=0) + 1e-3 * gaussian(500, 4, seed=2)  # ten points, sharp
     scores = prdc(x, collapsed)
@@ -76,7 +76,23 @@ def test_prdc_matches_a_brute_force_count():
     d_ff = np.linalg.norm(fake[:, None] - fake[None], axis=2)
     d_rf = np.linalg.norm(real[:, None] - fake[None], axis=2)
     r_rad, f_rad = np.sort(d_rr, 1)[:, 5], np.sort(d_ff, 1)[:, 5]
-    inside = d_rf <= r_rad[:, None]
-    expected = {"precision": inside.any(0).mean(), "recall": (d_rf <= f_rad[None]).any(1).mean(),
-                "density": inside.sum() / (5 * 70), "coverage": (d_rf.min(1) <= r_rad).mean()}
+    inside = d_rf < r_rad[:, None]
+    expected = {"precision": inside.any(0).mean(), "recall": (d_rf < f_rad[None]).any(1).mean(),
+                "density": inside.sum() / (5 * 70), "coverage": (d_rf.min(1) < r_rad).mean()}
     assert prdc(real, fake) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("case", ["identical", "memorised", "duplicated reals", "collapsed"])
+def test_prdc_matches_naeem_et_al_reference_package_on_duplicates(case):
+    """The reference implementation (pip package prdc, clovaai/generative-evaluation-prdc) on the
+    sets where ties decide: exact copies of real samples, repeated samples on either side."""
+    reference = pytest.importorskip("prdc")
+    real = gaussian(300, 8)
+    fake = {"identical": real,
+            "memorised": np.concatenate([real[:150], real[:150]]),  # half the reals, each twice
+            "duplicated reals": gaussian(300, 8, seed=4),
+            "collapsed": np.repeat(real[:5], 60, axis=0)}[case]
+    if case == "duplicated reals":
+        real = np.concatenate([real[:150], real[:150]])
+    expected = reference.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
+    assert prdc(real, fake, k=5) == pytest.approx({k: float(v) for k, v in expected.items()}, abs=1e-12)
