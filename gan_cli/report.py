@@ -351,11 +351,10 @@ def study_report(args: argparse.Namespace) -> str:
         raise GanRunError(f"--plot {args.plot} has no extension; give a file name such as {args.plot}.png")
     jobs = read_jobs(args.sweep_dirs)
     groups, unknown = study.group_jobs(jobs, by, replicate_keys)
-    baseline = study.pick_baseline(groups, args.baseline)
     grouped = [job for g in groups for job in g.jobs]
     metrics = choose_metrics(grouped, args.metrics, STUDY_METRICS)
     check_feature_spaces(grouped, metrics)
-    result = study.analyse(groups, metrics, replicate_keys, baseline, args.alpha)
+    result = study.analyse(groups, metrics, replicate_keys, args.baseline, args.alpha)
     if args.plot:
         shown = {args.metric: result["metrics"][args.metric]} if args.metric in result["metrics"] else None
         if args.metric and shown is None:

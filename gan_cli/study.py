@@ -123,29 +123,43 @@ def _names(names: list[str]) -> str:
     return f"job{'s' if len(names) > 1 else ''} {shown}"
 
 
-def pick_baseline(groups: list[Group], baseline: str | None) -> Group | None:
-    """The group that ``--baseline key=value[,key=value]`` names, or None (compare all pairs)."""
+def comparison_pairs(groups: list[Group], baseline: str | None) -> list[tuple[Group, Group]]:
+    """(group, the group it is compared with). Without ``--baseline``: every pair. With
+    ``--baseline key=value[,...]`` naming every --by key: each group against that group. Naming
+    some of them (``--by dataset,constraint --baseline constraint=clip``): each group against the
+    baseline group with the same values of the other keys (clip on the same dataset)."""
     if baseline is None:
-        return None
-    wanted = dict(part.strip().split("=", 1) for part in baseline.split(",") if "=" in part)
-    if not wanted or len(wanted) != len([p for p in baseline.split(",") if p.strip()]):
-        raise GanRunError(f"--baseline {baseline}: give KEY=VALUE of the --by keys, e.g. --baseline loss=gan")
-    matches = [g for g in groups if all(g.values.get(k) == v for k, v in wanted.items()) and set(wanted) <= set(g.values)]
-    if len(matches) != 1:
-        raise GanRunError(f"--baseline {baseline} matches {len(matches)} groups; the groups: "
-                          f"{'; '.join(g.label for g in groups)}")
-    return matches[0]
+        return list(combinations(groups, 2))
+    parts = [part.strip() for part in baseline.split(",") if part.strip()]
+    wanted = dict(part.split("=", 1) for part in parts if "=" in part)
+    keys = set(groups[0].values)
+    if not wanted or len(wanted) != len(parts) or not set(wanted) <= keys:
+        raise GanRunError(f"--baseline {baseline}: give KEY=VALUE of the --by keys ({', '.join(sorted(keys))}), "
+                          f"e.g. --baseline {next(iter(sorted(keys)))}={groups[0].values[next(iter(sorted(keys)))]}")
+    if not any(all(g.values[k] == v for k, v in wanted.items()) for g in groups):
+        raise GanRunError(f"--baseline {baseline} matches no group; the groups: {'; '.join(g.label for g in groups)}")
+    others = [key for key in groups[0].values if key not in wanted]
+    pairs = []
+    for group in groups:
+        if all(group.values[k] == v for k, v in wanted.items()):
+            continue
+        matches = [g for g in groups if all(g.values[k] == v for k, v in wanted.items())
+                   and all(g.values[k] == group.values[k] for k in others)]
+        if len(matches) != 1:
+            raise GanRunError(f"--baseline {baseline}: no group {', '.join([*(f'{k}={v}' for k, v in wanted.items()), *(f'{k}={group.values[k]}' for k in others)])} "
+                              f"to compare {group.label} with; the groups: {'; '.join(g.label for g in groups)}")
+        pairs.append((group, matches[0]))
+    return pairs
 
 
-def analyse(groups: list[Group], metrics: list[str], replicate_keys: list[str], baseline: Group | None,
+def analyse(groups: list[Group], metrics: list[str], replicate_keys: list[str], baseline: str | None,
             alpha: float = ALPHA) -> dict[str, Any]:
     """Everything the study's outputs show, as plain data (what --json writes)."""
-    pairs = ([(g, baseline) for g in groups if g is not baseline] if baseline is not None
-             else list(combinations(groups, 2)))
+    pairs = comparison_pairs(groups, baseline)
     result: dict[str, Any] = {
         "protocol": {"replicate_keys": replicate_keys, "alpha": alpha, "confidence": CONFIDENCE,
                      "correction": "Holm, over the comparisons of each metric",
-                     "baseline": baseline.label if baseline else None},
+                     "baseline": baseline},
         "groups": [{"label": g.label, "settings": g.values, "jobs": [str(j.folder) for j in g.jobs],
                     "outcomes": g.outcomes()} for g in groups],
         "metrics": {},

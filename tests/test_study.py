@@ -115,7 +115,9 @@ def test_unlike_runs_duplicate_replicates_and_unknown_keys_are_refused(tmp_path,
         ([str(mixed), "--by", "loss"], "optim differs between the jobs (optim=adam in jobs 0, 2; optim=rmsprop in job 1)"),
         ([str(twice), str(twice), "--by", "loss"], "are both seed=0"),
         ([str(mixed), "--by", "dataset"], "--by dataset: no job sets it"),
-        ([str(mixed), "--by", "loss,optim", "--baseline", "loss=adam"], "--baseline loss=adam matches 0 groups"),
+        ([str(mixed), "--by", "loss,optim", "--baseline", "loss=adam"], "--baseline loss=adam matches no group"),
+        ([str(mixed), "--by", "loss,optim", "--baseline", "optim=rmsprop"], "no group optim=rmsprop, loss=wgan"),
+        ([str(twice), "--by", "loss", "--baseline", "seed=0"], "give KEY=VALUE of the --by keys (loss)"),
         ([str(mixed), "--by", "loss,optim", "--alpha", "1.5"], "--alpha=1.5 is not accepted"),
         ([str(mixed), "--baseline", "loss=gan"], "--baseline belongs to a study"),
         ([str(mixed), "--by", "seed"], "--by and --replicate share seed"),
@@ -146,6 +148,24 @@ def test_several_folders_read_as_one_study(tmp_path, capsys):
     _, result = run_study(tmp_path, capsys, str(first), str(later), "--by", "loss")
     assert result["metrics"]["eval/modes"]["groups"]["loss=gan"]["n"] == 3
     assert result["metrics"]["eval/modes"]["comparisons"][0]["paired"]  # seeds 0-2 in both
+
+
+def test_a_baseline_naming_some_keys_is_matched_on_the_others(tmp_path, capsys):
+    """--by dataset,constraint --baseline constraint=clip: each constraint against clip on its own dataset."""
+    root = tmp_path / "s"
+    number = 0
+    for dataset in ("ring", "grid"):
+        for constraint, shift in (("clip", 0.0), ("gp", 5.0), ("sn", 1.0)):
+            for seed in range(3):
+                make_job(root, str(number), [f"dataset={dataset}", f"constraint={constraint}", f"seed={seed}"],
+                         completed(10.0 + shift + seed))
+                number += 1
+    _, result = run_study(tmp_path, capsys, str(root), "--by", "dataset,constraint", "--baseline", "constraint=clip")
+    pairs = [(c["group"], c["against"]) for c in result["metrics"]["eval/modes"]["comparisons"]]
+    assert pairs == [("dataset=ring, constraint=gp", "dataset=ring, constraint=clip"),
+                     ("dataset=ring, constraint=sn", "dataset=ring, constraint=clip"),
+                     ("dataset=grid, constraint=gp", "dataset=grid, constraint=clip"),
+                     ("dataset=grid, constraint=sn", "dataset=grid, constraint=clip")]
 
 
 def test_holm_matches_its_definition():
