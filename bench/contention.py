@@ -11,7 +11,7 @@ Stages, one after the other, in this process tree:
   two, separate  two jobs started at once, each unaware of the other (two terminals): auto
                  gives each every core, and only the sleeping wait policy keeps them apart
   two, declared  two jobs started at once by a parent that says so (gan_cli.threads.job_environment,
-                 what a joblib sweep and bench/toy_quality.py do): auto gives each its share
+                 what a joblib sweep and gan-claims do): auto gives each its share
   two, spinning  the behaviour before the policy: torch's default thread count and OpenMP's
                  default spin-wait (GOMP_SPINCOUNT=300000, libgomp's default when
                  OMP_WAIT_POLICY is unset; an exported value turns the policy's wait setting off)

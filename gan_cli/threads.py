@@ -227,7 +227,7 @@ def rebalance() -> int | None:
 
 def job_environment(parallel: int, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a gan-run subprocess that a script runs ``parallel`` at a time
-    (bench/toy_quality.py, bench/contention.py, gan-claims): with ``threads=auto`` each then
+    (a joblib sweep, bench/contention.py, gan-claims): with ``threads=auto`` each then
     takes its share of the cores, with no thread arithmetic in the script."""
     env = dict(os.environ if environ is None else environ)
     env[PARALLEL_JOBS_ENV] = str(max(1, int(parallel)))
