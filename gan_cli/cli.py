@@ -63,6 +63,9 @@ def run_job(cfg: DictConfig) -> float:
 
     failed = float("inf")  # what a failed job returns to a sweeper, until the config says otherwise
     try:
+        from hydra.core.hydra_config import HydraConfig
+
+        config.check_additions(cfg, list(HydraConfig.get().overrides.task))
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         config.check_constraint(cfg, Path(config_dir()))
         failed = float(cfg.get("objective_if_failed", failed))
