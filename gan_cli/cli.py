@@ -119,7 +119,10 @@ def main() -> None:
     from gan_cli import preflight
     from gan_cli.errors import GanRunError
 
+    from gan_cli import resume_run
+
     try:
+        sys.argv[1:] = resume_run.expand(sys.argv[1:])  # --resume DIR: the run's own command line
         preflight.check_command_line(sys.argv[1:], Path(config_dir()))
     except GanRunError as e:
         print(f"error: {e}", file=sys.stderr)
