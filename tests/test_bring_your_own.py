@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli, run_gan_run_in_process
+from conftest import in_process, run_cli, run_gan_run_in_process
+from gan_cli import evaluate, sample
 
 SMOKE = ("trainer=smoke", "steps=3")
 
@@ -132,19 +133,21 @@ def test_a_users_option_trains_from_config_dir_and_help_lists_it(user_folder):
 
 
 @pytest.mark.slow
-def test_a_users_own_network_module_trains_samples_and_evaluates(user_folder):
-    # real processes: the user's module is found through PYTHONPATH, as the docs say
-    env = {"PYTHONPATH": str(user_folder)}
+def test_a_users_own_network_module_trains_samples_and_evaluates(user_folder, monkeypatch):
+    # gan-run in a real process: the user's module is found through PYTHONPATH, as the docs say
     run = run_cli("gan-run", "--config-dir", "myconf", "model=own", *SMOKE, "hydra.run.dir=run",
-                  cwd=user_folder, env=env)
+                  cwd=user_folder, env={"PYTHONPATH": str(user_folder)})
     assert run.returncode == 0, run.stderr
     checkpoint = user_folder / "run" / "checkpoints" / "last.ckpt"
-    sample = run_cli("gan-sample", str(checkpoint), "--num", "7", "--out", "s.npy", "--allow-target", "mynets.*",
-                     cwd=user_folder, env=env)
-    assert sample.returncode == 0, sample.stderr
+    # gan-sample and gan-eval in this process (their start-up is not what is tested), the module on the path
+    monkeypatch.syspath_prepend(str(user_folder))
+    refused = in_process(sample.main, str(checkpoint), "--num", "7", "--out", "s.npy")
+    assert refused.returncode == 2 and "GAN_RUN_ALLOW_TARGETS=mynets.ResGenerator" in refused.stderr
+    sampled = in_process(sample.main, str(checkpoint), "--num", "7", "--out", "s.npy", "--allow-target", "mynets.*")
+    assert sampled.returncode == 0, sampled.stderr
     assert np.load(user_folder / "s.npy").shape == (7, 2)
-    evaluated = run_cli("gan-eval", str(checkpoint), "eval_samples=200", "--out", "e.json",
-                        cwd=user_folder, env={**env, "GAN_RUN_ALLOW_TARGETS": "mynets.*"})
+    monkeypatch.setenv("GAN_RUN_ALLOW_TARGETS", "mynets.*")
+    evaluated = in_process(evaluate.main, str(checkpoint), "eval_samples=200", "--out", "e.json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert "eval/wasserstein_exact" in json.loads((user_folder / "e.json").read_text())["metrics"]
 
