@@ -63,6 +63,9 @@ def run_job(cfg: DictConfig) -> float:
 
     failed = float("inf")  # what a failed job returns to a sweeper, until the config says otherwise
     try:
+        from hydra.core.hydra_config import HydraConfig
+
+        config.check_additions(cfg, list(HydraConfig.get().overrides.task))
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         config.check_constraint(cfg, Path(config_dir()))
         failed = float(cfg.get("objective_if_failed", failed))
@@ -116,7 +119,10 @@ def main() -> None:
     from gan_cli import preflight
     from gan_cli.errors import GanRunError
 
+    from gan_cli import resume_run
+
     try:
+        sys.argv[1:] = resume_run.expand(sys.argv[1:])  # --resume DIR: the run's own command line
         preflight.check_command_line(sys.argv[1:], Path(config_dir()))
     except GanRunError as e:
         print(f"error: {e}", file=sys.stderr)

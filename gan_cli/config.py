@@ -243,6 +243,38 @@ def check_constraint(cfg: DictConfig, conf_dir: Path) -> None:
             return
 
 
+def check_additions(cfg: DictConfig, overrides: list[str]) -> None:
+    """Raise GanRunError for a ``+key=value`` that nothing would read (``+model.dropout=0.1``):
+    a new key is read only where a ``_target_`` is built with it as an argument (its parent node
+    has a ``_target_``: ``+model.generator.dropout=0.1``, and the class then takes or refuses it)
+    or where another value interpolates it (``${model.dropout}``). Hydra adds any other key
+    to the config and the run goes on as if it were not there."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
+    except HydraException:  # Hydra composed the config from them, so this does not happen
+        return
+    text = None
+    for override in parsed:
+        key = override.key_or_group
+        if not override.is_add() or override.package is not None:  # ++key may set a key that exists
+            continue
+        if key.startswith("hydra") or isinstance(OmegaConf.select(cfg, key, default=None), DictConfig):
+            continue  # Hydra's own keys, and a config group chosen with + (+experiment=...)
+        parent = OmegaConf.select(cfg, key.rpartition(".")[0], default=None) if "." in key else cfg
+        if isinstance(parent, DictConfig) and "_target_" in parent:
+            continue
+        text = OmegaConf.to_yaml(cfg) if text is None else text
+        if "${" + key in text:
+            continue
+        where = key.rpartition(".")[0] or "the top level"
+        raise GanRunError(f"{override.input_line}: nothing reads {key} ({where} is not built from a _target_, "
+                          f"and no value refers to it); a network's own argument goes under model.generator "
+                          f"or model.discriminator, e.g. +model.generator.{key.rpartition('.')[2]}=...")
+
+
 def check_batch_splits_into_packs(batch_size: int, pack: int) -> None:
     """A packed discriminator (model=pacgan) reads the batch as packs of ``pack`` samples."""
     if batch_size % pack:

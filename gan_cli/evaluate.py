@@ -35,13 +35,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
                         help="also build this _target_ from the checkpoint's stored config (a class of your own, "
                              "mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to $GAN_RUN_ALLOW_TARGETS")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options after KEY=VALUE too: gan-eval CKPT x=1 --out f.json
     if args.images and args.checkpoint and "=" in args.checkpoint:
         args.overrides.insert(0, args.checkpoint)  # `gan-eval --images DIR dataset=x`: no checkpoint
         args.checkpoint = None
     if bool(args.images) == bool(args.checkpoint):
         parser.error("give either a checkpoint or --images DIR_OR_NPY")
     return args
+
+
+def check_overrides(overrides: list[str], checkpoint: bool) -> None:
+    """Refuse what gan-run's command line refuses (gan_cli/preflight.py: an unknown key or option,
+    with the same suggestions, a value its rule refuses), in one line. A checkpoint's config
+    groups and keys were chosen by its run: only existing keys may change (``eval_samples=...``)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from gan_cli import preflight
+    from gan_cli.config import config_dir
+    from gan_cli.config_sources import ConfigTree
+    from gan_cli.errors import GanRunError
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=list(overrides))
+    except HydraException as e:
+        raise GanRunError(f"{' '.join(overrides)}: {str(e).strip().splitlines()[0]}") from None
+    tree = ConfigTree([Path(config_dir())])
+    groups = preflight.config_groups(tree)
+    preflight.check_group_options(parsed, tree, groups)  # first: an unknown option is named with those there are
+    for override in parsed:
+        if checkpoint and (override.is_add() or override.is_force_add() or override.is_delete()):
+            raise GanRunError(f"{override.input_line}: gan-eval changes a checkpoint's existing keys only "
+                              "(eval_samples=..., eval.features=...); it adds and removes none")
+        if checkpoint and override.key_or_group in groups:
+            raise GanRunError(f"{override.input_line}: the checkpoint's run chose its {override.key_or_group}; "
+                              "gan-eval changes keys only (eval_samples=..., eval.features=...)")
+        if override.is_sweep_override():
+            raise GanRunError(f"{override.input_line}: gan-eval evaluates one setting; give one value")
+    preflight.check_keys(parsed, tree, groups, additions=not checkpoint)
+    preflight.check_option_keys(parsed, tree, groups)
+    preflight.check_values(parsed)
 
 
 def compose(overrides: list[str]):
@@ -145,8 +178,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     from gan_cli.errors import GanRunError
     from gan_cli.image_evaluation import build_image_evaluator
 
-    cfg = (checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target)) if args.checkpoint
-           else compose(args.overrides))
+    check_overrides(args.overrides, checkpoint=bool(args.checkpoint))
+    if args.checkpoint:
+        cfg = checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target))
+    else:
+        cfg = compose(args.overrides)
+        config.check_additions(cfg, args.overrides)
     config.check(cfg)
     torch.manual_seed(args.seed)
     dataset = build(cfg.dataset, "dataset")

@@ -19,6 +19,8 @@ import string
 import sys
 from pathlib import Path
 
+from gan_cli.config_sources import ConfigTree
+
 # Hydra flags that change what --help means or that only Hydra's own path understands
 HYDRA_ONLY_FLAGS = {"--cfg", "-c", "--hydra-help", "--info", "-i", "--shell-completion", "-sc",
                     "--package", "-p", "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
@@ -27,13 +29,13 @@ HELP_FLAGS = {"--help", "-h"}
 MULTIRUN_FLAGS = {"-m", "--multirun"}  # with --help: the help of one job, sweeps left out
 
 
-def config_group_lines(conf_dir: Path) -> str:
-    """``group: option, option`` for every folder of conf/ that holds options (nested folders as
-    ``parent/child``), sorted, without Hydra's own groups: Hydra's ``$APP_CONFIG_GROUPS``."""
+def config_group_lines(tree: ConfigTree) -> str:
+    """``group: option, option`` for every folder of the config folders that holds options (nested
+    folders as ``parent/child``; a user's ``hydra.searchpath`` folders included), sorted, without
+    Hydra's own groups: Hydra's ``$APP_CONFIG_GROUPS``."""
     lines = []
-    for folder in sorted(p for p in conf_dir.rglob("*") if p.is_dir()):
-        group = folder.relative_to(conf_dir).as_posix()
-        options = sorted(p.stem for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+    for group in sorted(tree.groups):
+        options = tree.options(group)
         if options and group != "hydra" and not group.startswith("hydra/"):
             lines.append(f"{group}: {', '.join(options)}")
     return "".join(line + "\n" for line in sorted(lines))
@@ -52,8 +54,11 @@ def print_help(argv: list[str], conf_dir: Path, config_name: str = "train") -> b
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf, open_dict
 
+    from gan_cli.preflight import searchpath
+
     try:
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+        tree = ConfigTree.for_command_line(conf_dir, searchpath=searchpath(parsed), config_name=config_name)
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
         with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir)):
             cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
@@ -61,7 +66,7 @@ def print_help(argv: list[str], conf_dir: Path, config_name: str = "train") -> b
         with open_dict(cfg):
             del cfg["hydra"]
         config_text = OmegaConf.to_yaml(cfg, resolve=resolve)
-        text = string.Template(template).safe_substitute(APP_CONFIG_GROUPS=config_group_lines(conf_dir),
+        text = string.Template(template).safe_substitute(APP_CONFIG_GROUPS=config_group_lines(tree),
                                                          CONFIG=config_text)
     except Exception:  # Hydra's own path reports it, with its own message
         return False

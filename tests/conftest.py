@@ -62,6 +62,21 @@ def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["gan-run", *args], code, out.getvalue(), err.getvalue())
 
 
+def in_process(main, *args: str) -> subprocess.CompletedProcess:
+    """A console script's ``main`` (gan-eval's, gan-sample's) in this process, its exit code and output captured."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def gan_run(tmp_path, monkeypatch):
     """Run gan-run in tmp_path (so outputs/ lands there), in this process."""

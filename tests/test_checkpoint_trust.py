@@ -7,8 +7,6 @@ and ``numpy.save(created, ...)`` would create a file, so "nothing was called" is
 
 from __future__ import annotations
 
-import contextlib
-import io
 import subprocess
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli, run_gan_run_in_process
+from conftest import in_process, run_cli, run_gan_run_in_process
 
 SMOKE = ("trainer=smoke",)
 
@@ -56,18 +54,6 @@ def craft(good: Path, out: Path, level: str, sentinel: Path, created: Path, targ
         node[last] = hostile
     torch.save(checkpoint, out)
     return out
-
-
-def in_process(main, *args: str) -> subprocess.CompletedProcess:
-    """A console script's ``main`` in this process, its exit code and output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def assert_refused(result: subprocess.CompletedProcess, *must_name: str) -> None:

@@ -137,7 +137,7 @@ def test_multirun_two_losses_by_three_optimizers_makes_six_job_folders(gan_run, 
     assert len(sweeps) == 1
     jobs = sorted(p for p in sweeps[0].iterdir() if p.is_dir())
     assert [p.name.partition("_")[0] for p in jobs] == ["0", "1", "2", "3", "4", "5"]
-    assert jobs[5].name == "5_loss=wgan,optim=adam,steps=3,trainer=smoke"  # named by its overrides
+    assert jobs[5].name == "5_loss-wgan_optim-adam_steps-3_trainer-smoke"  # named by its overrides
     seen = set()
     for job in jobs:
         summary = json.loads((job / "summary.json").read_text())

@@ -16,7 +16,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import console_script, job_folder, run_cli, run_gan_run_in_process
+from conftest import console_script, in_process, job_folder, run_cli, run_gan_run_in_process
 
 SMOKE = ("trainer=smoke",)
 
@@ -48,6 +48,10 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         # unknown key: the nearest key is suggested
         (["lr=1"], ["'lr'", "did you mean optim.lr?"]),
         (["loss.ncritic=3"], ["did you mean loss.n_critic?"]),
+        (["optim.learning_rate=1e-3"], ["did you mean optim.lr?"]),  # an abbreviation beside it, not optim.name
+        # a + key nothing reads (model is not built: its generator and discriminator are)
+        (["+model.dropout=0.1"], ["+model.dropout=0.1: nothing reads model.dropout"]),
+        (["steps=1e3"], ["steps=1e3 is not accepted", "an integer"]),  # echoed as typed, not 1000.0
         # wrong type
         (["steps=abc"], ["steps='abc'", "an integer"]),
         (["steps=1.5"], ["steps=1.5", "an integer"]),
@@ -168,6 +172,21 @@ def test_every_kind_of_bad_checkpoint_file_is_named(tmp_path, small_checkpoint, 
     with pytest.raises(GanRunError, match=reason) as error:
         read_checkpoint(path, key="ckpt_path")
     assert str(error.value).startswith("ckpt_path: ") and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("overrides, must_name", [
+    (["eval_sample=100"], ["unknown key 'eval_sample'", "did you mean eval_samples?"]),
+    (["loss=wgn"], ["loss=wgn", "available: gan, gan_minimax, hinge"]),
+    (["loss=wgan"], ["loss=wgan: the checkpoint's run chose its loss"]),
+    (["+model.dropout=0.1"], ["+model.dropout=0.1", "adds and removes none"]),
+    (["eval_samples=1e3"], ["eval_samples=1e3 is not accepted"]),
+])
+def test_gan_eval_refuses_unknown_keys_and_options_as_gan_run_does(tmp_path, small_checkpoint, overrides, must_name):
+    from gan_cli import evaluate
+
+    result = in_process(evaluate.main, str(small_checkpoint), *overrides, "--out", str(tmp_path / "e.json"))
+    assert_clean_error(result, *must_name)
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "e.json").exists()
 
 
 def test_gan_sample_rejects_a_device_it_does_not_have(tmp_path, small_checkpoint):

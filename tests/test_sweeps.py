@@ -14,6 +14,26 @@ from gan_cli import threads
 from gan_cli.sweep import objective_value
 
 
+def test_optuna_log_lines_carry_no_colour_codes_in_a_pipe(monkeypatch):
+    import io
+    import logging
+
+    import optuna
+
+    from hydra_plugins.gan_run_optuna.resumable_sweeper import colour_only_in_a_terminal
+
+    pipe = io.StringIO()  # not a terminal, as stderr is when piped to a file
+    monkeypatch.setattr("sys.stderr", pipe)
+    optuna.logging._reset_library_root_logger()  # Optuna's handler binds sys.stderr when it is made
+    try:
+        colour_only_in_a_terminal()
+        optuna.logging.get_logger("optuna.study").info("A new study created")
+        assert "A new study created" in pipe.getvalue() and "\x1b[" not in pipe.getvalue()
+    finally:
+        optuna.logging._reset_library_root_logger()
+        logging.getLogger("optuna").propagate = True
+
+
 def test_objective_value_reads_final_or_best_and_never_returns_nan():
     summary = {"final": {"eval/wasserstein_exact": 0.5, "critic/loss": "nan"}, "best": {"eval/modes": 8.0}}
     assert objective_value(summary, "final.eval/wasserstein_exact") == 0.5

@@ -32,12 +32,15 @@ def get(base: str, path: str, **query: str) -> bytes:
 
 
 def test_job_folder_names_carry_the_overrides_within_file_name_limits():
-    assert job_dirname(3, "loss=wgan,optim.lr=0.001") == "3_loss=wgan,optim.lr=0.001"
+    assert job_dirname(3, "loss=wgan,optim.lr=0.001") == "3_loss-wgan_optim.lr-0.001"
     assert job_dirname(0, "") == "0"
-    assert job_dirname(1, "dataset.path=/data/a b") == "1_dataset.path=_data_a b"  # one name, no sub-folder
+    assert job_dirname(1, "dataset.path=/data/a b") == "1_dataset.path-data-a-b"  # one name, no sub-folder
+    # safe to type (no = , [ ] or quotes) and short: floats rounded, the exact values are in the job's config
+    assert (job_dirname(2, "model.hidden=[64,64],optim.lr=0.00012345678901,x=-1e-05,y='a,b'")
+            == "2_model.hidden-64-64_optim.lr-0.000123_x--1e-05_y-a-b")
     long_a, long_b = job_dirname(7, "x=" + "a" * 400), job_dirname(7, "x=" + "a" * 399 + "b")
     assert len(long_a.encode()) <= MAX_NAME_BYTES and long_a != long_b  # cut, but never the same name
-    assert job_label("12_loss=gan") == "12" and job_label("2026-01-31_12-00-00") == "2026-01-31_12-00-00"
+    assert job_label("12_loss-gan") == "12" and job_label("2026-01-31_12-00-00") == "2026-01-31_12-00-00"
     assert list(charts_for(["critic/real_score", "critic/wasserstein_estimate", "grad_norm/generator"])) == [
         "D(x) vs D(G(z))", "critic estimate vs exact W1", "gradient norms: G vs D"]
 

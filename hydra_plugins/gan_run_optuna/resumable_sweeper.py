@@ -37,6 +37,20 @@ from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 log = logging.getLogger(__name__)
 
 
+def colour_only_in_a_terminal() -> None:
+    """Optuna's log lines carry ANSI colour codes whatever stderr is: its colorlog formatter is
+    given no stream to ask. Given the handler's stream, colorlog writes plain text to a pipe or a
+    log file (and honours NO_COLOR)."""
+    import colorlog
+    import optuna
+
+    optuna.logging.get_logger("optuna")  # makes Optuna's own handler, if it has none yet
+    for handler in logging.getLogger("optuna").handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, colorlog.ColoredFormatter) and isinstance(handler, logging.StreamHandler):
+            handler.setFormatter(colorlog.ColoredFormatter(formatter._fmt, stream=handler.stream))
+
+
 @dataclass
 class ResumableOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = "hydra_plugins.gan_run_optuna.resumable_sweeper.ResumableOptunaSweeper"
@@ -56,6 +70,7 @@ class ResumableOptunaSweeper(OptunaSweeper):
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: Any) -> None:
         Path(str(config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        colour_only_in_a_terminal()
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: list[str]) -> None:
