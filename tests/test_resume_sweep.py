@@ -183,7 +183,8 @@ def test_an_optuna_search_over_seeds_ranks_the_mean_and_a_killed_one_continues(g
     assert [int(p.name.split("_")[0]) for p in folders] == [0, 1, 2, 6, 7, 8]
     for trial, jobs in ((trials[0], folders[:3]), (trials[2], folders[3:])):
         values = [json.loads((job / "summary.json").read_text())["final"]["eval/wasserstein_exact"] for job in jobs]
-        assert [f"seed-{s}" in job.name for s, job in enumerate(jobs)] == [True] * 3
+        seeds = [json.loads((job / "summary.json").read_text())["overrides"][-1] for job in jobs]
+        assert seeds == ["seed=0", "seed=1", "seed=2"]
         assert trial.user_attrs["seed_values"] == {str(s): pytest.approx(v) for s, v in enumerate(values)}
         assert trial.value == pytest.approx(np.mean(values))
         assert trial.user_attrs["seed_se"] == pytest.approx(np.std(values, ddof=1) / np.sqrt(3))
