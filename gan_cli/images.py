@@ -23,7 +23,8 @@ from gan_cli.errors import GanRunError
 # the readers, shapes and sampler, by the names code and tests written against images.py use
 from gan_cli.image_formats import (  # noqa: F401
     CIFAR10_TEST, CIFAR10_TRAIN, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_EXTENSIONS, MNIST_FILES,
-    _check_channels, _check_resolution, _folder, _resize_all, read_cifar10, read_idx, read_image_folder)
+    _check_channels, _check_resolution, _folder, _resize_all, read_cifar10, read_idx, read_idx_labels,
+    read_image_folder)
 from gan_cli.image_sampler import ShuffledEpochs, _ignore_stop_signals
 from gan_cli.image_shapes import make_shapes
 
@@ -104,8 +105,6 @@ class ImageData(RealData):
 def mnist(path: str, resolution: int = 28, include_test: bool = False, num_workers: int = 2) -> ImageData:
     """MNIST from IDX files in ``path`` (see ``read_idx``); 1×28×28, resized with Pillow otherwise.
     The digits' labels come from the IDX label files beside them, when they are there."""
-    from gan_cli.digits import read_idx_labels
-
     images = _resize_all(read_idx(path, include_test), _check_resolution(resolution))
     labels = read_idx_labels(path, include_test)
     return ImageData(images, num_workers, labels=labels if labels is not None and len(labels) == len(images) else None)
