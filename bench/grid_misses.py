@@ -28,7 +28,7 @@ from pathlib import Path
 EDGES = (3, 6, 10)
 HEADER = ["≤ 3σ (HQ)", *(f"{low}σ–{high}σ" for low, high in zip(EDGES, EDGES[1:])), f"> {EDGES[-1]}σ"]
 #: the 2-D Gaussian mixtures this split is defined for (conf/dataset/ring.yaml, grid.yaml)
-MIXTURES = ("gan_cli.data.ring", "gan_cli.data.grid")
+MIXTURES = ("gan_cli.data.toy.ring", "gan_cli.data.toy.grid")
 MAX_NUM = 10_000_000
 CHUNK = 65_536  # rows of the distance matrix at a time: memory stays flat for any --num
 

@@ -352,7 +352,7 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
         ("loss.after_discriminator_step", lookup(sa, "gan_cli/losses.py", "after_discriminator_step"), None),
         ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/module.py", "_log_step"), None),
         ("gradient_norm (every log_every)", lookup(sa, "gan_cli/parameters.py", "gradient_norm"), None),
-        ("dataset.sample", lookup(sa, "gan_cli/data.py", "sample"), lookup(sb, "gan_cli/data.py", "sample")),
+        ("dataset.sample", lookup(sa, "gan_cli/data/toy.py", "sample"), lookup(sb, "gan_cli/data/toy.py", "sample")),
     ]
     print("| where (A = gan-run, B = raw loop) | A µs/step | A calls/step | B µs/step | B calls/step |")
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -22,7 +22,7 @@ def build(node: Any, key: str, **kwargs: Any) -> Any:
         return instantiate(node, **kwargs)
     except InstantiationException as e:
         cause = e.__cause__
-        if isinstance(cause, GanRunError):  # already one line naming the key (e.g. gan_cli.images' file checks)
+        if isinstance(cause, GanRunError):  # already one line naming the key (e.g. gan_cli.data.images' file checks)
             raise cause from None
         ours = str(node.get("_target_", "") if hasattr(node, "get") else "").startswith("gan_cli.")
         if isinstance(cause, ValueError) and ours:  # our constructors' messages already name the key

@@ -33,7 +33,34 @@ def read_checkpoint(path: str | os.PathLike, key: str = "ckpt_path", map_locatio
         raise GanRunError(f"{key}: {path} is not a readable checkpoint ({_load_failure(e)})") from e
     if not isinstance(checkpoint, dict) or "gan_run" not in checkpoint or "state_dict" not in checkpoint:
         raise GanRunError(f"{key}: {path} was not written by gan-run (it has no 'gan_run' entry)")
+    if "config" in checkpoint["gan_run"]:
+        checkpoint["gan_run"]["config"] = _with_current_targets(checkpoint["gan_run"]["config"])
     return checkpoint
+
+
+#: the new path of every module whose objects conf/ named as a ``_target_`` before gan_cli/ was
+#: split into subpackages: the config a checkpoint of that time stores names the old paths.
+#: The package gan_cli.data defines no objects, so a ``gan_cli.data.<name>`` target is an old one.
+MOVED_MODULES = {
+    "gan_cli.data": "gan_cli.data.toy",
+    "gan_cli.images": "gan_cli.data.images",
+    "gan_cli.digits": "gan_cli.data.digits",
+}
+
+
+def _with_current_targets(node: Any) -> Any:
+    """A stored config with each ``_target_`` in a moved module renamed to its new path, at every depth."""
+    if isinstance(node, dict):
+        return {key: _current_target(value) if key == "_target_" else _with_current_targets(value)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_current_targets(value) for value in node]
+    return node
+
+
+def _current_target(target: Any) -> Any:
+    module, _, name = str(target).rpartition(".")
+    return f"{MOVED_MODULES[module]}.{name}" if module in MOVED_MODULES else target
 
 
 def _load_failure(e: Exception) -> str:

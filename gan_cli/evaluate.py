@@ -75,7 +75,7 @@ def read_images(source: str, image_shape: tuple[int, int, int]):
     import torch
 
     from gan_cli.errors import GanRunError
-    from gan_cli.images import read_image_folder
+    from gan_cli.data.images import read_image_folder
 
     c, h, w = image_shape
     path = Path(source)
@@ -94,7 +94,7 @@ def read_images(source: str, image_shape: tuple[int, int, int]):
 
 
 def toy_metrics(dataset, fake) -> dict[str, float]:
-    from gan_cli.data import GaussianMixture
+    from gan_cli.data.toy import GaussianMixture
     from gan_cli.image_metrics import prdc
     from gan_cli.metrics import mode_coverage, wasserstein_exact
 

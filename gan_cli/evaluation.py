@@ -27,7 +27,7 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from gan_cli.curves import measurement_rng
-from gan_cli.data import GaussianMixture
+from gan_cli.data.toy import GaussianMixture
 from gan_cli.guards import check_finite
 from gan_cli.image_metrics import PRDC_K, prdc
 from gan_cli.lipschitz import critic_lipschitz

@@ -66,7 +66,7 @@ class ImageEvaluator:
         out = {"eval/fid": frechet_distance(real, generated), "eval/kid_mean": kid_mean, "eval/kid_std": kid_std}
         out.update({f"eval/{k}": v for k, v in prdc(real[:m], generated[:m]).items()})
         if self.stacked:
-            from gan_cli.digits import triple_modes
+            from gan_cli.data.digits import triple_modes
 
             digits = self.extractor.labels(images)  # n × 3 digits
             out.update({f"eval/{k}": float(v) for k, v in triple_modes(digits @ np.array([100, 10, 1])).items()})

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
-from gan_cli.data import GaussianMixture, grid
+from gan_cli.data.toy import GaussianMixture, grid
 
 
 class BatchNormMLP(nn.Module):

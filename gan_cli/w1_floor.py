@@ -14,7 +14,7 @@ from typing import Any
 
 def wasserstein_floor(dataset: Any, num_samples: int, repeats: int = 5, seed: int = 0) -> dict[str, float]:
     """Mean and standard deviation over ``repeats`` draws of W1(x, x'), x and x' two independent
-    ``num_samples``-point samples of ``dataset`` (a gan_cli.data distribution)."""
+    ``num_samples``-point samples of ``dataset`` (a gan_cli.data.toy distribution)."""
     import torch
 
     from gan_cli.metrics import wasserstein_exact

@@ -121,7 +121,7 @@ def test_wgan_paper_gives_each_loss_its_own_papers_optimizer(tmp_path, loss, opt
 
 
 def test_w1_floor_is_the_distance_between_two_real_samples():
-    from gan_cli.data import Gaussian1D
+    from gan_cli.data.toy import Gaussian1D
     from gan_cli.w1_floor import wasserstein_floor
 
     floor = wasserstein_floor(Gaussian1D(), 2000, repeats=4)

@@ -37,7 +37,7 @@ def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path)
     assert ["loss=gan" in o for o in overrides] == [True, False]
     assert "loss=wgan_gp" in overrides[1]
     config = (job_folder(tmp_path / "sweep", 0) / ".hydra" / "config.yaml").read_text()
-    assert "gan_cli.data.grid" in config
+    assert "gan_cli.data.toy.grid" in config
 
 
 @pytest.mark.parametrize("dataset, modes, d_inputs, penalty", [("ring", 8, 4, None), ("grid", 25, 2, "discriminator/r1_penalty")])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_cli.data import grid, ring
+from gan_cli.data.toy import grid, ring
 from gan_cli.metrics import mode_coverage, wasserstein_exact
 
 # ---------------------------------------------------------------- mode_coverage (THEORY.md §4)

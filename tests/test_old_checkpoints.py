@@ -25,6 +25,21 @@ from gan_cli.sample import main as sample_main
 FIXTURES = Path(__file__).parent / "fixtures"
 CHECKPOINT = FIXTURES / "flat_layout.ckpt"
 OVERRIDES = [str(o) for o in OmegaConf.load(FIXTURES / "flat_layout.overrides.yaml")]
+#: every gan_cli ``_target_`` in conf/'s job configs at 6b2d6db: a checkpoint of then may store any of them
+FLAT_LAYOUT_TARGETS = [
+    *(f"gan_cli.constraints.{name}" for name in ("Constraint", "DRAGANPenalty", "GradientPenalty", "LipschitzPenalty",
+                                                 "R1Penalty", "R2Penalty", "SpectralNormalization", "WeightClipping")),
+    "gan_cli.data.Gaussian1D", "gan_cli.data.SwissRoll", "gan_cli.data.grid", "gan_cli.data.ring",
+    "gan_cli.digits.mnist5k", "gan_cli.digits.stacked_mnist",
+    "gan_cli.images.cifar10", "gan_cli.images.image_folder", "gan_cli.images.mnist", "gan_cli.images.shapes",
+    *(f"gan_cli.losses.{name}" for name in ("HingeLoss", "LeastSquaresLoss", "MinimaxGANLoss", "NonSaturatingGANLoss",
+                                            "WassersteinGPLoss", "WassersteinLoss")),
+    "gan_cli.named_optimizer.named_optimizer",
+    "gan_cli.networks.DCGANDiscriminator", "gan_cli.networks.DCGANGenerator", "gan_cli.networks.MLP",
+    "gan_cli.networks.PackedMLP", "gan_cli.packed.PackedDCGANDiscriminator",
+    "gan_cli.protocol.BatchNormMLP", "gan_cli.protocol.PackedMaxoutMLP", "gan_cli.protocol.grid_training_set",
+    "gan_cli.shifted_noise.ShiftedNoise",
+]
 
 
 def targets(node) -> list[str]:
@@ -42,6 +57,17 @@ def test_every_target_in_an_old_checkpoints_config_resolves():
     assert len(found) == 9  # G, D, loss, constraint, dataset, both optimizers, trainer, logger
     for target in found:
         get_object(target)
+
+
+def test_every_target_conf_named_before_resolves_when_read_from_a_checkpoint(tmp_path):
+    # at every depth of the stored config: in a group, in a nested object, in a list
+    config = {"group": [{"_target_": target, "nested": {"_target_": target}} for target in FLAT_LAYOUT_TARGETS]}
+    torch.save({"gan_run": {"config": config}, "state_dict": {}}, tmp_path / "old.ckpt")
+    read = read_checkpoint(tmp_path / "old.ckpt")["gan_run"]["config"]["group"]
+    assert len(read) == len(FLAT_LAYOUT_TARGETS) == 34
+    for entry in read:
+        assert entry["_target_"] == entry["nested"]["_target_"]
+        get_object(entry["_target_"])
 
 
 def test_gan_sample_draws_from_an_old_checkpoint(tmp_path):

