@@ -45,6 +45,10 @@ MOVED_MODULES = {
     "gan_cli.data": "gan_cli.data.toy",
     "gan_cli.images": "gan_cli.data.images",
     "gan_cli.digits": "gan_cli.data.digits",
+    "gan_cli.networks": "gan_cli.models.networks",
+    "gan_cli.packed": "gan_cli.models.packed",
+    "gan_cli.protocol": "gan_cli.models.protocol",
+    "gan_cli.shifted_noise": "gan_cli.models.shifted_noise",
 }
 
 

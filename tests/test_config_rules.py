@@ -11,7 +11,8 @@ import torch
 import yaml
 
 from conftest import REPO
-from gan_cli import config, networks
+from gan_cli import config
+from gan_cli.models import networks
 from gan_cli.data import images
 from gan_cli.errors import GanRunError
 from gan_cli.losses import WassersteinLoss

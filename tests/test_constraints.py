@@ -24,7 +24,7 @@ from gan_cli.constraints import (
 )
 from gan_cli.lipschitz import critic_lipschitz
 from gan_cli.losses import HingeLoss, WassersteinGPLoss, WassersteinLoss
-from gan_cli.networks import MLP
+from gan_cli.models.networks import MLP
 from tests.conftest import compose_and_train, compose_config, scalars
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from gan_cli.networks import DCGANDiscriminator
+from gan_cli.models.networks import DCGANDiscriminator
 
 
 class PackedDCGANDiscriminator(DCGANDiscriminator):
