@@ -49,6 +49,9 @@ MOVED_MODULES = {
     "gan_cli.packed": "gan_cli.models.packed",
     "gan_cli.protocol": "gan_cli.models.protocol",
     "gan_cli.shifted_noise": "gan_cli.models.shifted_noise",
+    "gan_cli.losses": "gan_cli.objectives.losses",
+    "gan_cli.constraints": "gan_cli.objectives.constraints",
+    "gan_cli.named_optimizer": "gan_cli.objectives.named_optimizer",
 }
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli.guards import check_finite_values
-from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
+from gan_cli.objectives.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.parameters import global_norm
 
 # per-step tags besides the loss's own metrics (losses.py: AdversarialLoss.metrics)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gan_cli.constraints import input_gradient_norms, interpolates
+from gan_cli.objectives.constraints import input_gradient_norms, interpolates
 from gan_cli.curves import measurement_rng
 
 

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from gan_cli.curves import PRETRAINING_SAMPLES, measurement_rng, metric_tags, pretraining_values, step_values
 from gan_cli.data.toy import RealData
 from gan_cli.loop import RunsOfIterations, write_to_loggers
-from gan_cli.losses import AdversarialLoss, DiscriminatorOutput
+from gan_cli.objectives.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.parameters import Frozen, exponential_average, gradient_norm
 
 

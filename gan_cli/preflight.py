@@ -209,7 +209,7 @@ def check_option_keys(overrides: list, conf_dir: Path, groups: set[str], multiru
                                   f"before any job chooses one)")
 
 
-#: the keys with which a loss builds its own constraint (gan_cli/losses.py): not used once
+#: the keys with which a loss builds its own constraint (gan_cli/objectives/losses.py): not used once
 #: ``constraint=`` replaces that constraint
 LOSS_CONSTRAINT_KEYS = ("loss.clip_value", "loss.gp_weight")
 

@@ -90,7 +90,7 @@ def test_eval_estimate_is_the_critic_on_the_evaluation_samples():
     from types import SimpleNamespace
 
     from gan_cli.evaluation import Evaluation
-    from gan_cli.losses import NonSaturatingGANLoss, WassersteinLoss
+    from gan_cli.objectives.losses import NonSaturatingGANLoss, WassersteinLoss
 
     critic = torch.nn.Linear(1, 1)
     real, fake = torch.randn(100, 1), torch.randn(100, 1) + 2

@@ -78,7 +78,7 @@ def test_help_of_a_sweep_shows_one_job_and_a_bad_option_is_one_line(gan_run_proc
 def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run_process, tmp_path):
     result = gan_run_process("--cfg", "job", "loss=wgan", "optim=rmsprop")
     assert result.returncode == 0, result.stderr
-    assert "_target_: gan_cli.losses.WassersteinLoss" in result.stdout
+    assert "_target_: gan_cli.objectives.losses.WassersteinLoss" in result.stdout
     assert "clip_value: 0.01" in result.stdout
     assert "_target_: torch.optim.RMSprop" in result.stdout
     assert not (tmp_path / "outputs").exists()

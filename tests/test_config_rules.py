@@ -15,7 +15,7 @@ from gan_cli import config
 from gan_cli.models import networks
 from gan_cli.data import images
 from gan_cli.errors import GanRunError
-from gan_cli.losses import WassersteinLoss
+from gan_cli.objectives.losses import WassersteinLoss
 
 #: group options whose _target_ is Lightning's own class: users choose them by option, and
 #: Lightning checks their arguments (gan-run's keys that feed them, log_every, have rules)

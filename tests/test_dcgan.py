@@ -10,7 +10,7 @@ from PIL import Image
 from torch import nn
 
 from conftest import run_gan_run_in_process
-from gan_cli.losses import WassersteinGPLoss
+from gan_cli.objectives.losses import WassersteinGPLoss
 from gan_cli.models.networks import DCGANDiscriminator, DCGANGenerator
 
 SHAPES = ["model=dcgan", "dataset=shapes", "dataset.num_images=256", "model.width=8", "trainer=smoke"]

@@ -351,8 +351,8 @@ def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_w
     assert config_differences(saved, current) == []
     assert config_differences(saved, {**current, "optim": {"lr": 1e-3}}) == ["optim.lr (0.0001 → 0.001)"]
     # another loss class: named by its class, without the keys that differ because of it
-    gan = {"_target_": "gan_cli.losses.NonSaturatingGANLoss", "n_critic": 1}
-    wgan = {"_target_": "gan_cli.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
+    gan = {"_target_": "gan_cli.objectives.losses.NonSaturatingGANLoss", "n_critic": 1}
+    wgan = {"_target_": "gan_cli.objectives.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
     assert config_differences({**saved, "loss": gan}, {**current, "loss": wgan}) == [
         "loss (NonSaturatingGANLoss → WassersteinLoss)"]
     # a schedule added to, or dropped from, a run that had none (its checkpoint has no such key)

@@ -144,7 +144,7 @@ def test_lipschitz_sweeps_every_constraint_on_the_ring_and_the_grid(gan_run, tmp
     from conftest import compose_config
 
     cfg = compose_config(tmp_path / "composed", ["experiment=lipschitz"])
-    assert cfg.loss._target_ == "gan_cli.losses.WassersteinLoss"
+    assert cfg.loss._target_ == "gan_cli.objectives.losses.WassersteinLoss"
     # one job of the 14 (-m runs them all): the two numbers its table is made of
     result = gan_run("experiment=lipschitz", "trainer=smoke", "constraint=lp", "dataset=grid", "steps=8",
                      "eval_every=2", "hydra.run.dir=run")

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gan_cli.losses import (
+from gan_cli.objectives.losses import (
     HingeLoss,
     LeastSquaresLoss,
     MinimaxGANLoss,

@@ -5,7 +5,7 @@ A loss supplies
 - ``generator_loss(fake_scores)``: the G objective,
 - ``after_discriminator_step(D)``: what must happen after each D/critic update (WGAN: clip),
 - ``constraint``: the Lipschitz constraint or regularizer those two hooks (and ``penalty``)
-  delegate to (gan_cli/constraints.py); each loss has its own default, ``constraint=...`` replaces it,
+  delegate to (gan_cli/objectives/constraints.py); each loss has its own default, ``constraint=...`` replaces it,
 - ``metrics(out)``: the curves that make its theory visible in TensorBoard,
 - ``n_critic``: how many D/critic updates precede each generator update (k in Algorithm 1),
 - ``role``: "discriminator" or "critic", the TensorBoard tag prefix,
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_cli.config import require
-from gan_cli.constraints import Constraint, GradientPenalty, WeightClipping
+from gan_cli.objectives.constraints import Constraint, GradientPenalty, WeightClipping
 
 LOG_2 = math.log(2.0)
 
