@@ -45,7 +45,7 @@ def main() -> None:
     import torch
     from hydra import compose, initialize_config_dir
 
-    from gan_cli.build import build_data_and_networks
+    from gan_cli.training.build import build_data_and_networks
     from gan_cli.cli import config_dir
     from gan_cli.generate import generate
     from gan_cli.image_evaluation import build_image_evaluator

@@ -75,7 +75,7 @@ def run_config(run: Path):
     """The run's composed config, from its checkpoint; a ring or grid run only."""
     from omegaconf import OmegaConf
 
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     checkpoint = read_checkpoint(run / "checkpoints" / "last.ckpt", key="checkpoint", map_location="cpu")

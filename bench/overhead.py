@@ -6,7 +6,7 @@ same seed, the same batch, the same n_critic, loss and optimizers:
   A  gan-run's real path. The config is composed from conf/ with Hydra's compose API exactly
      as gan-run does (``loss=… optim=… model.hidden=[w,w,w]``, everything else the default:
      ring data, batch 256, trainer=cpu, logger=tensorboard with log_every 50); the
-     gan_cli.module.GANModule is built by gan_cli.train.build_module, as gan-run builds it, and
+     gan_cli.training.module.GANModule is built by gan_cli.train.build_module, as gan-run builds it, and
      driven by a real pytorch_lightning.Trainer built from the trainer config (so a Lightning
      batch is a run of 50 generator updates, as in a user's run, whose evaluation and
      checkpoint steps are multiples of 50 too). Differences from a user's run:
@@ -62,16 +62,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
     sys.path.insert(0, str(REPO))
 
-from gan_cli.threads import policy_environment  # noqa: E402
+from gan_cli.training.threads import policy_environment  # noqa: E402
 
-# what gan-run does before torch loads (gan_cli/threads.py): idle OpenMP threads sleep unless the
+# what gan-run does before torch loads (gan_cli/training/threads.py): idle OpenMP threads sleep unless the
 # user chose a wait policy; the thread count stays torch's default unless --threads says otherwise
 os.environ.update(policy_environment(None, os.environ))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from gan_cli.quiet import silence_third_party_noise  # noqa: E402
+from gan_cli.training.quiet import silence_third_party_noise  # noqa: E402
 
 silence_third_party_noise()
 
@@ -81,9 +81,9 @@ from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, open_dict  # noqa: E402
 
-from gan_cli.build import build, build_data_and_networks  # noqa: E402
+from gan_cli.training.build import build, build_data_and_networks  # noqa: E402
 from gan_cli.cli import config_dir  # noqa: E402
-from gan_cli.module import GANModule  # noqa: E402
+from gan_cli.training.module import GANModule  # noqa: E402
 from gan_cli.train import build_module, prepare_networks  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/machine.py, next to this script)
 
@@ -338,7 +338,7 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
     opt_file = {"adam": "torch/optim/adam.py", "rmsprop": "torch/optim/rmsprop.py"}[OPTIM[case.loss]]
     rows = [
         ("whole fit() / whole raw loop", lookup(sa, "pytorch_lightning/trainer/trainer.py", "fit"), (wall_b, steps)),
-        ("GANModule.training_step", lookup(sa, "gan_cli/loop.py", "training_step"), None),
+        ("GANModule.training_step", lookup(sa, "gan_cli/training/loop.py", "training_step"), None),
         ("LightningOptimizer.step (wraps optimizer.step)", lookup(sa, "pytorch_lightning/core/optimizer.py", "step"),
          None),
         ("  torch optimizer .step itself", lookup(sa, opt_file, "step"), lookup(sb, opt_file, "step")),
@@ -350,8 +350,8 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
         ("LightningModule.device", lookup(sa, "lightning_fabric/utilities/device_dtype_mixin.py", "device"), None),
         ("loss.discriminator_loss", lookup(sa, "gan_cli/objectives/losses.py", "discriminator_loss"), None),
         ("loss.after_discriminator_step", lookup(sa, "gan_cli/objectives/losses.py", "after_discriminator_step"), None),
-        ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/module.py", "_log_step"), None),
-        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/parameters.py", "gradient_norm"), None),
+        ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/training/module.py", "_log_step"), None),
+        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/training/parameters.py", "gradient_norm"), None),
         ("dataset.sample", lookup(sa, "gan_cli/data/toy.py", "sample"), lookup(sb, "gan_cli/data/toy.py", "sample")),
     ]
     print("| where (A = gan-run, B = raw loop) | A µs/step | A calls/step | B µs/step | B calls/step |")

@@ -5,7 +5,7 @@ For each dataset and seed it runs
     gan-run experiment=<dataset>_benchmark seed=<s> hydra.run.dir=<out>/<dataset>/seed_<s>
 
 as a subprocess of the installed console script, ``--jobs`` at a time, each told so
-(gan_cli.threads.job_environment): gan-run's thread policy then gives each run its share of the
+(gan_cli.training.threads.job_environment): gan-run's thread policy then gives each run its share of the
 cores, so that parallel runs do not oversubscribe them. Each run
 evaluates 2,500 samples at its end with the protocol of THEORY.md §4 (gan_cli.metrics.mode_coverage);
 this script reads ``final.eval/*`` from each run's summary.json and prints a Markdown table of
@@ -37,10 +37,10 @@ from pathlib import Path
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # gan_cli.threads from a checkout, as the installed one
+if str(REPO) not in sys.path:  # gan_cli.training.threads from a checkout, as the installed one
     sys.path.insert(0, str(REPO))
 
-from gan_cli.threads import job_environment  # noqa: E402
+from gan_cli.training.threads import job_environment  # noqa: E402
 
 #: THEORY.md §4: (name, modes, % high quality, mode KL or None), mean over their seeds
 PUBLISHED = {

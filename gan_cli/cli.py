@@ -38,7 +38,7 @@ def record_failure(status: str, message: str) -> None:
     """Mark the run folder Hydra already made as failed, so it never looks like a finished run."""
     from hydra.core.hydra_config import HydraConfig
 
-    from gan_cli.summary import RunSummary
+    from gan_cli.training.summary import RunSummary
 
     hydra_cfg = HydraConfig.get()
     summary = RunSummary(Path(hydra_cfg.runtime.output_dir), list(hydra_cfg.overrides.task))
@@ -84,10 +84,10 @@ def run_job(cfg: DictConfig) -> float:
             if earlier is not None:
                 return objective_value(earlier, str(cfg.objective), failed) \
                     if earlier.get("status") == "completed" else failed
-        from gan_cli import threads
+        from gan_cli.training import threads
 
         threads.start(cfg)  # before torch loads: OpenMP reads its variables once
-        from gan_cli.quiet import silence_third_party_noise
+        from gan_cli.training.quiet import silence_third_party_noise
 
         silence_third_party_noise()
         from gan_cli.train import train

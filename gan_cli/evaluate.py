@@ -60,7 +60,7 @@ def compose(overrides: list[str]):
 def checkpoint_config(path: str, overrides: list[str]):
     from omegaconf import OmegaConf
 
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.checkpoints import read_checkpoint
 
     checkpoint = read_checkpoint(path, key="checkpoint")
     cfg = OmegaConf.create(checkpoint["gan_run"]["config"])
@@ -112,7 +112,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     import torch
 
     from gan_cli import config
-    from gan_cli.build import build
+    from gan_cli.training.build import build
     from gan_cli.errors import GanRunError
     from gan_cli.image_evaluation import build_image_evaluator
 

@@ -26,13 +26,13 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from gan_cli.curves import measurement_rng
+from gan_cli.training.curves import measurement_rng
 from gan_cli.data.toy import GaussianMixture
-from gan_cli.guards import check_finite
+from gan_cli.training.guards import check_finite
 from gan_cli.image_metrics import PRDC_K, prdc
 from gan_cli.lipschitz import critic_lipschitz
 from gan_cli.metrics import mode_coverage, wasserstein_exact
-from gan_cli.loop import write_to_loggers
+from gan_cli.training.loop import write_to_loggers
 from gan_cli.generate import generate
 
 
@@ -68,7 +68,7 @@ class Evaluation(Callback):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.training.loop.StepPeriodic)."""
         return (self.every_n_steps, self.figures_every_n_steps)
 
     def _draw(self, pl_module: pl.LightningModule):

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gan_cli.objectives.constraints import input_gradient_norms, interpolates
-from gan_cli.curves import measurement_rng
+from gan_cli.training.curves import measurement_rng
 
 
 def critic_lipschitz(discriminator: nn.Module, real: Tensor, fake: Tensor, batch_size: int, seed: int = 0) -> float:

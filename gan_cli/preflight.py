@@ -245,7 +245,7 @@ def check_command_line(argv: list[str], conf_dir: Path) -> None:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    from gan_cli.framework_internals import hydra_args_parser
+    from gan_cli.training.framework_internals import hydra_args_parser
 
     args, _ = hydra_args_parser().parse_known_args(argv)
     modes = [flag for flag, on in (("--run", args.run), ("-m/--multirun", args.multirun), ("--cfg", args.cfg),

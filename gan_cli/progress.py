@@ -93,7 +93,7 @@ def duration(seconds: float) -> str:
 
 def progress_callback(mode: str, steps: int, log_every: int, is_terminal: bool | None = None) -> ProgressBar:
     """The progress display of a run: the tqdm bar, or lines (silent for ``progress=none``)."""
-    from gan_cli.callbacks import GeneratorStepProgressBar
+    from gan_cli.training.callbacks import GeneratorStepProgressBar
 
     if is_terminal is None:
         is_terminal = sys.stdout.isatty()

@@ -105,7 +105,7 @@ def continue_job(cfg: DictConfig, job_dir: Path, job_name: str) -> dict[str, Any
     # running / interrupted / no summary: the attempt was stopped; continue from its checkpoint
     if has_checkpoint and cfg.get("ckpt_path") is None:
         checkpoint = job_dir / "checkpoints" / "last.ckpt"
-        from gan_cli.checkpoints import check_resumable
+        from gan_cli.training.checkpoints import check_resumable
 
         try:
             check_resumable(checkpoint, OmegaConf.to_container(cfg, resolve=True))

@@ -44,8 +44,8 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu"):
     """Rebuild the generator of a gan-run checkpoint; returns (generator, image shape or None)."""
     from omegaconf import OmegaConf
 
-    from gan_cli.build import build_data_and_networks, build_networks
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.build import build_data_and_networks, build_networks
+    from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     path = Path(checkpoint_path)

@@ -18,7 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from gan_cli.build import build
+from gan_cli.training.build import build
 from gan_cli.errors import GanRunError
 
 #: Lightning logger class → (the module it needs, the gan-run extra that installs it)

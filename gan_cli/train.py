@@ -21,17 +21,17 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from gan_cli.build import build, build_data_and_networks, build_loss
-from gan_cli.callbacks import GracefulInterrupt, LastCheckpoint, ThreadShare, sigterm_stops_setup
-from gan_cli.checkpoints import check_resumable
+from gan_cli.training.build import build, build_data_and_networks, build_loss
+from gan_cli.training.callbacks import GracefulInterrupt, LastCheckpoint, ThreadShare, sigterm_stops_setup
+from gan_cli.training.checkpoints import check_resumable
 from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation import Evaluation
-from gan_cli.module import GANModule
+from gan_cli.training.module import GANModule
 from gan_cli.progress import progress_callback
 from gan_cli.resume_sweep import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
-from gan_cli.summary import RunSummary
+from gan_cli.training.summary import RunSummary
 from gan_cli.tensorboard_layout import StoryLayout
 from gan_cli.trackers import build_loggers, view_commands
 from gan_cli.trackers import close as close_trackers
@@ -177,7 +177,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     overrides = list(hydra_cfg.overrides.task)
     # DDP's subprocess launcher re-runs gan-run on every rank: only rank 0 owns the summary
     summary = RunSummary(run_dir, overrides, enabled=rank_zero_only.rank == 0)
-    # how a re-run sweep knows this job's config, and what the thread policy (gan_cli/threads.py)
+    # how a re-run sweep knows this job's config, and what the thread policy (gan_cli/training/threads.py)
     # gave this job, for reading its timings
     summary.write(config_digest=config_digest(cfg),
                   threads={"intra_op": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),

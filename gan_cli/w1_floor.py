@@ -32,6 +32,6 @@ def wasserstein_floor(dataset: Any, num_samples: int, repeats: int = 5, seed: in
 
 def floor_of_config(dataset_cfg: Any, num_samples: int, repeats: int = 5, seed: int = 0) -> dict[str, float]:
     """The floor for a composed config's ``dataset`` node (a Hydra ``_target_`` node)."""
-    from gan_cli.build import build
+    from gan_cli.training.build import build
 
     return wasserstein_floor(build(dataset_cfg, "dataset"), num_samples, repeats, seed)

@@ -95,7 +95,7 @@ def compose_config(run_dir: Path, overrides: list[str]):
     from omegaconf import open_dict
 
     from gan_cli.cli import config_dir
-    from gan_cli.quiet import silence_third_party_noise
+    from gan_cli.training.quiet import silence_third_party_noise
 
     silence_third_party_noise()
     GlobalHydra.instance().clear()

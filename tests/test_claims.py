@@ -14,7 +14,7 @@ from conftest import compose_config, run_cli
 
 
 def test_the_fixed_generator_of_optimal_d_is_js_really_is_n_d_1(tmp_path):
-    from gan_cli.build import build_data_and_networks
+    from gan_cli.training.build import build_data_and_networks
 
     cfg = compose_config(tmp_path, ["experiment=optimal_d_is_js", "dataset.offset=3"])
     dataset, generator, _ = build_data_and_networks(cfg)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_cli.checkpoints import config_differences
+from gan_cli.training.checkpoints import config_differences
 from gan_cli.objectives.constraints import (
     Constraint,
     DRAGANPenalty,

@@ -170,7 +170,7 @@ def test_gan_sample_rejects_a_bad_checkpoint(tmp_path, small_checkpoint, case):
 @pytest.mark.parametrize("case", ["missing", "folder", "junk", "truncated", "foreign"])
 def test_every_kind_of_bad_checkpoint_file_is_named(tmp_path, small_checkpoint, case):
     # the one reader that gan-run's ckpt_path and gan-sample share, without a process per case
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     path, reason = _bad_checkpoints(tmp_path, small_checkpoint)[case]
@@ -343,7 +343,7 @@ def test_a_failing_job_does_not_stop_the_sweep(gan_run, tmp_path):
 
 
 def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_workers():
-    from gan_cli.checkpoints import config_differences
+    from gan_cli.training.checkpoints import config_differences
 
     saved = {"model": {"hidden": [8]}, "loss": {"n_critic": 1}, "optim": {"lr": 1e-4},
              "dataset": {"num_images": 64, "num_workers": 2}}  # written before ema_decay existed

@@ -58,7 +58,7 @@ def test_gaussian1d_offset_moves_the_initial_generator():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from gan_cli.build import build_data_and_networks
+    from gan_cli.training.build import build_data_and_networks
     from gan_cli.cli import config_dir
 
     means = []

@@ -18,7 +18,7 @@ import torch
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
-from gan_cli.checkpoints import read_checkpoint
+from gan_cli.training.checkpoints import read_checkpoint
 from gan_cli.evaluate import main as evaluate_main
 from gan_cli.sample import main as sample_main
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gan_cli.callbacks import GeneratorStepProgressBar
+from gan_cli.training.callbacks import GeneratorStepProgressBar
 from gan_cli.progress import ProgressLines, duration, progress_callback
 
 

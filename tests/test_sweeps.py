@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import job_folder
-from gan_cli import threads
+from gan_cli.training import threads
 from gan_cli.sweep import objective_value
 
 

@@ -2,7 +2,7 @@
 
 The jobs run as ``gan-run -m ...`` (the console script, in a subprocess): the claims measure
 what users run. Parallel jobs use Hydra's joblib launcher, and gan-run's thread policy
-(gan_cli/threads.py) gives each its share of the cores, so jobs do not fight over them.
+(gan_cli/training/threads.py) gives each its share of the cores, so jobs do not fight over them.
 """
 
 from __future__ import annotations

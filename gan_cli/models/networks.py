@@ -169,7 +169,7 @@ class DCGANGenerator(nn.Module):
     any image dataset to one of these).
 
     Args:
-        image_shape: (C, H, W) of the data, filled in by ``gan_cli.build`` from the dataset.
+        image_shape: (C, H, W) of the data, filled in by ``gan_cli.training.build`` from the dataset.
         latent_dim: dimension of z.
         width: w, the number of feature maps at the highest resolution (paper: 64 or 128).
 
@@ -227,7 +227,7 @@ class DCGANDiscriminator(nn.Module):
     - ``none``: no normalisation.
 
     Args:
-        image_shape: (C, H, W) of the data, filled in by ``gan_cli.build`` from the dataset.
+        image_shape: (C, H, W) of the data, filled in by ``gan_cli.training.build`` from the dataset.
         width: w, the number of feature maps of the first layer (paper: 64 or 128).
         norm: one of ``DCGAN_NORMS``.
     """

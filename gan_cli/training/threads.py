@@ -116,7 +116,7 @@ class RunningJobs:
     Jobs that know nothing of each other (two terminals, two sweeps, a test run beside a
     benchmark) find each other here. A job under ``threads=auto`` takes its share of its cores
     among the jobs whose cores overlap its own, and asks again every Lightning batch
-    (``gan_cli.callbacks.ThreadShare``), so a job that starts or ends later changes the others'
+    (``gan_cli.training.callbacks.ThreadShare``), so a job that starts or ends later changes the others'
     thread counts within a logging period. A file whose process is gone is ignored.
     """
 

@@ -34,8 +34,8 @@ from pytorch_lightning.strategies import SingleDeviceStrategy
 from pytorch_lightning.utilities.model_helpers import is_overridden
 from torch import Tensor
 
-from gan_cli import framework_internals
-from gan_cli.quiet import silence_third_party_noise
+from gan_cli.training import framework_internals
+from gan_cli.training.quiet import silence_third_party_noise
 
 
 class GeneratorSteps:
@@ -79,7 +79,8 @@ def step_periods_of(callbacks: Sequence[Callback]) -> set[int]:
                 and type(callback).__module__.split(".")[0] not in ("pytorch_lightning", "lightning"):
             raise TypeError(
                 f"callback {type(callback).__name__} implements a per-batch hook but no step_periods: a Lightning "
-                "batch is a run of generator steps here, so declare the steps it needs (gan_cli.loop.StepPeriodic)")
+                "batch is a run of generator steps here, so declare the steps it needs "
+                "(gan_cli.training.loop.StepPeriodic)")
     return periods
 
 

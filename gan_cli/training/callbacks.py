@@ -16,14 +16,14 @@ from pytorch_lightning.callbacks import Callback, TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from gan_cli.guards import check_parameters_finite
+from gan_cli.training.guards import check_parameters_finite
 from gan_cli.resources import WriteFailed, is_disk_error
 
 
 class GeneratorStepProgressBar(TQDMProgressBar):
     """Lightning's tqdm bar, but counting generator updates out of ``steps``.
 
-    The stock bar counts batches of an epoch; our one "epoch" has no length (gan_cli.loop.GeneratorSteps)
+    The stock bar counts batches of an epoch; our one "epoch" has no length (gan_cli.training.loop.GeneratorSteps)
     and may be resumed part-way, so the bar reads the module's generator step instead.
     """
 
@@ -35,7 +35,7 @@ class GeneratorStepProgressBar(TQDMProgressBar):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.training.loop.StepPeriodic)."""
         return (self.refresh_rate,)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -92,7 +92,7 @@ class LastCheckpoint(Callback):
 
     @property
     def step_periods(self) -> tuple[int, ...]:
-        """Generator steps at whose multiples a Lightning batch must end (gan_cli.loop.StepPeriodic)."""
+        """Generator steps at whose multiples a Lightning batch must end (gan_cli.training.loop.StepPeriodic)."""
         return (self.every_n_steps,)
 
     @property
@@ -196,12 +196,12 @@ class GracefulInterrupt(Callback):
 class ThreadShare(Callback):
     """At every Lightning batch (a run of generator updates up to the next logged point), give
     torch this job's share of the cores among the gan-run jobs training on them now
-    (gan_cli.threads.rebalance): a job started or ended elsewhere changes the count here."""
+    (gan_cli.training.threads.rebalance): a job started or ended elsewhere changes the count here."""
 
     step_periods: tuple[int, ...] = ()  # any batch boundary will do: it needs no step of its own
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        from gan_cli import threads
+        from gan_cli.training import threads
 
         threads.rebalance()

@@ -9,7 +9,7 @@ For each generator update:
     (optional) step both learning-rate schedules; update G's weight average
 
 Lightning handles devices, precision, checkpoints and loggers; how it runs the iterations
-(several per Lightning batch) is the base class's job (gan_cli/loop.py), so this module is the
+(several per Lightning batch) is the base class's job (gan_cli/training/loop.py), so this module is the
 algorithm only. ``self.generator_step`` counts generator updates; it is what ``steps`` means
 and the x-axis of every curve. (Lightning's ``global_step`` counts every optimizer step under
 manual optimization, k + 1 per generator update.)
@@ -24,11 +24,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gan_cli.curves import PRETRAINING_SAMPLES, measurement_rng, metric_tags, pretraining_values, step_values
+from gan_cli.training.curves import PRETRAINING_SAMPLES, measurement_rng, metric_tags, pretraining_values, step_values
 from gan_cli.data.toy import RealData
-from gan_cli.loop import RunsOfIterations, write_to_loggers
+from gan_cli.training.loop import RunsOfIterations, write_to_loggers
 from gan_cli.objectives.losses import AdversarialLoss, DiscriminatorOutput
-from gan_cli.parameters import Frozen, exponential_average, gradient_norm
+from gan_cli.training.parameters import Frozen, exponential_average, gradient_norm
 
 
 class GANModule(RunsOfIterations):

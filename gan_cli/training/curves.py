@@ -12,9 +12,9 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
-from gan_cli.guards import check_finite_values
+from gan_cli.training.guards import check_finite_values
 from gan_cli.objectives.losses import AdversarialLoss, DiscriminatorOutput
-from gan_cli.parameters import global_norm
+from gan_cli.training.parameters import global_norm
 
 # per-step tags besides the loss's own metrics (losses.py: AdversarialLoss.metrics)
 GENERATOR_TAGS = ("generator/loss", "grad_norm/generator", "grad_norm/discriminator")
