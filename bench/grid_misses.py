@@ -1,7 +1,7 @@
 """Where a toy run's samples miss: the share of samples by distance to their nearest mode.
 
 ``eval/high_quality_pct`` counts samples within 3σ of their nearest centre (PacGAN / VEEGAN
-Table 1; gan_cli/metrics.py). This script splits the rest into bands, so a reader can tell *why*
+Table 1; gan_cli/evaluation/metrics.py). This script splits the rest into bands, so a reader can tell *why*
 a ring or grid run is short of 100 %: samples a little too far from a mode (3σ to 6σ: the mode
 is too wide or off-centre) or samples far from every mode (beyond 6σ). Each run's generator is
 loaded from its last checkpoint (the weight average when the run kept one, as gan-sample does)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf import OmegaConf
 
     from gan_cli.errors import GanRunError
-    from gan_cli.generate import generate
+    from gan_cli.evaluation.generate import generate
     from gan_cli.sample import load_generator
 
     try:

@@ -7,7 +7,7 @@ For each dataset and seed it runs
 as a subprocess of the installed console script, ``--jobs`` at a time, each told so
 (gan_cli.training.threads.job_environment): gan-run's thread policy then gives each run its share of the
 cores, so that parallel runs do not oversubscribe them. Each run
-evaluates 2,500 samples at its end with the protocol of THEORY.md §4 (gan_cli.metrics.mode_coverage);
+evaluates 2,500 samples at its end with the protocol of THEORY.md §4 (gan_cli.evaluation.metrics.mode_coverage);
 this script reads ``final.eval/*`` from each run's summary.json and prints a Markdown table of
 modes recovered, % high-quality samples and mode KL as mean ± standard error over the seeds,
 next to the published rows of THEORY.md §4, then the CPU and wall seconds per seed (CPU

@@ -7,7 +7,7 @@
 
 Prints one ``tag value`` line per metric and writes them, with their provenance, as JSON
 (``--out``, default ``gan_eval.json``). The real images and the feature extractor are those
-of gan-run's evaluation (gan_cli.image_evaluation), so the numbers match a run's ``eval/*``.
+of gan-run's evaluation (gan_cli.evaluation.image_evaluation), so the numbers match a run's ``eval/*``.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def read_images(source: str, image_shape: tuple[int, int, int]):
 
 def toy_metrics(dataset, fake) -> dict[str, float]:
     from gan_cli.data.toy import GaussianMixture
-    from gan_cli.image_metrics import prdc
-    from gan_cli.metrics import mode_coverage, wasserstein_exact
+    from gan_cli.evaluation.image_metrics import prdc
+    from gan_cli.evaluation.metrics import mode_coverage, wasserstein_exact
 
     real = dataset.sample(len(fake))
     out: dict[str, float] = {}
@@ -114,7 +114,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from gan_cli import config
     from gan_cli.training.build import build
     from gan_cli.errors import GanRunError
-    from gan_cli.image_evaluation import build_image_evaluator
+    from gan_cli.evaluation.image_evaluation import build_image_evaluator
 
     cfg = checkpoint_config(args.checkpoint, args.overrides) if args.checkpoint else compose(args.overrides)
     config.check(cfg)
@@ -127,7 +127,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         fake = read_images(args.images, image_shape)
         source = {"images": str(args.images)}
     else:
-        from gan_cli.generate import generate
+        from gan_cli.evaluation.generate import generate
         from gan_cli.sample import load_generator
 
         generator, _ = load_generator(args.checkpoint)

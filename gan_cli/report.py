@@ -22,7 +22,7 @@ from typing import Any
 
 from gan_cli.errors import GanRunError
 from gan_cli.jobs import BEST_PREFIX, Job, find_jobs
-from gan_cli.provenance import check_feature_spaces
+from gan_cli.evaluation.provenance import check_feature_spaces
 
 # The protocol metrics are what compare jobs trained with different losses: the loss values
 # themselves are on different scales (a JS estimate vs a Wasserstein estimate), and the

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         import numpy as np
         import torch
 
-        from gan_cli.generate import generate
+        from gan_cli.evaluation.generate import generate
 
         check_device(args.device)
         generator, image_shape = load_generator(args.checkpoint, args.device)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         samples = generate(generator, z, args.batch_size).cpu()
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".png":
-            from gan_cli.figures import image_grid, save_image
+            from gan_cli.evaluation.figures import image_grid, save_image
 
             save_image(image_grid(samples, tuple(image_shape)), out)
         elif image_shape:

@@ -26,7 +26,7 @@ from gan_cli.training.callbacks import GracefulInterrupt, LastCheckpoint, Thread
 from gan_cli.training.checkpoints import check_resumable
 from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
-from gan_cli.evaluation import Evaluation
+from gan_cli.evaluation.during_training import Evaluation
 from gan_cli.training.module import GANModule
 from gan_cli.progress import progress_callback
 from gan_cli.resume_sweep import config_digest
@@ -199,7 +199,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         writer_threads.start()  # from here on, TensorBoard writes its event files from a thread
         logger = build_loggers(cfg.get("logger"), run_dir)  # TensorBoard, MLflow, W&B: one or several
         progress = progress_callback(str(cfg.get("progress", "auto")), cfg.steps, cfg.log_every)
-        from gan_cli.image_evaluation import build_image_evaluator
+        from gan_cli.evaluation.image_evaluation import build_image_evaluator
 
         evaluation = Evaluation(every_n_steps=cfg.eval_every, num_samples=cfg.eval_samples,
                                 figures_dir=run_dir / "figures", figures_every_n_steps=cfg.sample_every,

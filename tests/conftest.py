@@ -138,7 +138,7 @@ def images(run_dir: Path) -> list[str]:
 
 @pytest.fixture(autouse=True, scope="session")
 def classifier_cache(tmp_path_factory):
-    """Image runs train a feature classifier and cache it (gan_cli.features): keep that cache in
+    """Image runs train a feature classifier and cache it (gan_cli.evaluation.features): keep that cache in
     a folder of this test session, shared by its tests, never in the user's ~/.cache."""
     folder = tmp_path_factory.mktemp("classifier_cache")
     previous = os.environ.get("GAN_RUN_CACHE")

@@ -22,7 +22,7 @@ from gan_cli.objectives.constraints import (
     SpectralNormalization,
     WeightClipping,
 )
-from gan_cli.lipschitz import critic_lipschitz
+from gan_cli.evaluation.lipschitz import critic_lipschitz
 from gan_cli.objectives.losses import HingeLoss, WassersteinGPLoss, WassersteinLoss
 from gan_cli.models.networks import MLP
 from tests.conftest import compose_and_train, compose_config, scalars

@@ -72,7 +72,7 @@ def test_wgan_paper_records_the_spearman_correlation_of_the_critic_estimate(gan_
 
 
 def test_spearman_is_the_rank_correlation_of_the_two_series():
-    from gan_cli.evaluation import Evaluation
+    from gan_cli.evaluation.during_training import Evaluation
 
     evaluation = Evaluation(every_n_steps=1)
     out = {}

@@ -17,7 +17,7 @@ def make_shapes(n: int, resolution: int = 32, channels: int = 3, seed: int = 0,
     channel 64..255; grey images use its luminance). Rendered with numpy in chunks, so memory
     stays bounded. ``with_labels``: also return the shape drawn in each image (0 disc,
     1 square, 2 triangle), the classes that the evaluation's feature classifier learns
-    (gan_cli.features).
+    (gan_cli.evaluation.features).
     """
     resolution, channels = _check_resolution(resolution), _check_channels(channels)
     require("dataset.num_images", n)

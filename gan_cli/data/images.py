@@ -55,7 +55,7 @@ class ImageData(RealData):
         self.num_workers = int(num_workers)
         self.image_shape: tuple[int, int, int] = tuple(int(s) for s in images.shape[1:])
         self.dim = int(np.prod(self.image_shape))
-        # class of each image (digit, shape, CIFAR class), or None: what gan_cli.features trains on
+        # class of each image (digit, shape, CIFAR class), or None: what gan_cli.evaluation.features trains on
         self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
 
     def __len__(self) -> int:

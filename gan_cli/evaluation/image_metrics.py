@@ -2,7 +2,7 @@
 
 All take (n, d) arrays (torch tensors or numpy), compute in float64 numpy on the host and
 return Python floats. They know nothing about images: the features come from
-``gan_cli.features`` (image data) or are the raw coordinates themselves (toy data).
+``gan_cli.evaluation.features`` (image data) or are the raw coordinates themselves (toy data).
 
 - ``frechet_distance`` (FID, Heusel et al. 2017): the Fréchet distance between the Gaussians
   fitted to the two sets,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gan_cli.metrics import ArrayLike, _as_points
+from gan_cli.evaluation.metrics import ArrayLike, _as_points
 
 KID_SUBSET_SIZE = 1000  # Bińkowski et al.'s subsets (torchmetrics' default too)
 KID_SUBSETS = 100

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli.image_metrics import KID_SUBSET_SIZE, KID_SUBSETS, PRDC_K, frechet_distance, kernel_distance, prdc
+from gan_cli.evaluation.image_metrics import (
+    KID_SUBSET_SIZE, KID_SUBSETS, PRDC_K, frechet_distance, kernel_distance, prdc)
 
 IMAGE_TAGS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/precision", "eval/recall", "eval/density",
               "eval/coverage")
@@ -77,7 +78,7 @@ def build_image_evaluator(cfg: Any, dataset: Any) -> ImageEvaluator | None:
     """The run's ImageEvaluator from ``cfg.eval``, or None for toy data or eval.features=none."""
     if getattr(dataset, "image_shape", None) is None:
         return None
-    from gan_cli.features import build_extractor
+    from gan_cli.evaluation.features import build_extractor
 
     options = cfg.get("eval") or {}
     extractor = build_extractor(str(options.get("features", "auto")), dataset, options.get("inception_weights"),

@@ -17,7 +17,7 @@ def wasserstein_floor(dataset: Any, num_samples: int, repeats: int = 5, seed: in
     ``num_samples``-point samples of ``dataset`` (a gan_cli.data.toy distribution)."""
     import torch
 
-    from gan_cli.metrics import wasserstein_exact
+    from gan_cli.evaluation.metrics import wasserstein_exact
 
     generator = torch.Generator().manual_seed(seed)
     values = []

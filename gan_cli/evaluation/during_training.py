@@ -9,7 +9,7 @@ points moving) and compared with as many fresh real samples:
 - ``eval/wasserstein_exact``: the exact W1 distance between the two sample sets (1-D and 2-D data);
 - ``eval/precision``, ``eval/recall``, ``eval/density``, ``eval/coverage`` (Naeem et al. 2020) on
   the raw coordinates of 1-D and 2-D data, and, with FID and KID, on image features
-  (``gan_cli.image_evaluation``, given as ``image_evaluator``);
+  (``gan_cli.evaluation.image_evaluation``, given as ``image_evaluator``);
 - ``eval/critic_lipschitz``: the largest ‖∇ₓf‖ over those samples and their interpolates (lipschitz.py);
 - a figure of samples over the D/critic output (1-D and 2-D data), or a grid of 64 generated
   images (image data), as the TensorBoard image ``samples`` and a PNG in ``figures/``.
@@ -29,11 +29,11 @@ from pytorch_lightning.callbacks import Callback
 from gan_cli.training.curves import measurement_rng
 from gan_cli.data.toy import GaussianMixture
 from gan_cli.training.guards import check_finite
-from gan_cli.image_metrics import PRDC_K, prdc
-from gan_cli.lipschitz import critic_lipschitz
-from gan_cli.metrics import mode_coverage, wasserstein_exact
+from gan_cli.evaluation.image_metrics import PRDC_K, prdc
+from gan_cli.evaluation.lipschitz import critic_lipschitz
+from gan_cli.evaluation.metrics import mode_coverage, wasserstein_exact
 from gan_cli.training.loop import write_to_loggers
-from gan_cli.generate import generate
+from gan_cli.evaluation.generate import generate
 
 
 HIGHER_IS_BETTER = {"eval/modes", "eval/high_quality_pct", "eval/precision", "eval/recall", "eval/density",
@@ -183,7 +183,7 @@ class Evaluation(Callback):
 
     def sample_grid(self, trainer, fake, image_shape, step: int) -> None:
         """Generated images from the fixed noise: the same latent vectors at every evaluation."""
-        from gan_cli import figures
+        from gan_cli.evaluation import figures
 
         grid = figures.image_grid(fake, image_shape)
         self.figures_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +195,7 @@ class Evaluation(Callback):
     def figure(self, trainer, pl_module, real, fake, step: int) -> None:
         import matplotlib.pyplot as plt
 
-        from gan_cli import figures
+        from gan_cli.evaluation import figures
 
         loss = pl_module.loss
         title = f"{type(loss).__name__}, generator step {step}"
