@@ -28,15 +28,15 @@ from gan_cli.config import flatten
 from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation.during_training import Evaluation
 from gan_cli.training.module import GANModule
-from gan_cli.progress import progress_callback
+from gan_cli.tracking.progress import progress_callback
 from gan_cli.resume_sweep import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.training.summary import RunSummary
-from gan_cli.tensorboard_layout import StoryLayout
-from gan_cli.trackers import build_loggers, view_commands
-from gan_cli.trackers import close as close_trackers
-from gan_cli.trackers import locations as tracker_locations
-from gan_cli.trackers import publish as publish_to_trackers
+from gan_cli.tracking.tensorboard_layout import StoryLayout
+from gan_cli.tracking.trackers import build_loggers, view_commands
+from gan_cli.tracking.trackers import close as close_trackers
+from gan_cli.tracking.trackers import locations as tracker_locations
+from gan_cli.tracking.trackers import publish as publish_to_trackers
 
 log = logging.getLogger(__name__)
 
