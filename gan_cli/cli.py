@@ -22,7 +22,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from gan_cli import job_names
+from gan_cli.sweeps import job_names
 
 
 def config_dir() -> str:
@@ -67,17 +67,17 @@ def run_job(cfg: DictConfig) -> float:
     """One job; returns its ``objective`` value, which a sweeper such as Optuna minimises."""
     from gan_cli import config
     from gan_cli.errors import GanRunError, Interrupted
-    from gan_cli.sweep import objective_value
+    from gan_cli.sweeps.multirun import objective_value
 
     failed = float("inf")  # what a failed job returns to a sweeper, until the config says otherwise
     try:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         config.check_constraint(cfg, Path(config_dir()))
         failed = float(cfg.get("objective_if_failed", failed))
-        if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (resume_sweep.py)
+        if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (sweeps/resume.py)
             from hydra.core.hydra_config import HydraConfig
 
-            from gan_cli.resume_sweep import continue_job
+            from gan_cli.sweeps.resume import continue_job
 
             job = HydraConfig.get()
             earlier = continue_job(cfg, Path(job.runtime.output_dir), str(job.job.num))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
-from gan_cli.jobs import BEST_PREFIX, Job, find_jobs
+from gan_cli.sweeps.jobs import BEST_PREFIX, Job, find_jobs
 from gan_cli.evaluation.provenance import check_feature_spaces
 
 # The protocol metrics are what compare jobs trained with different losses: the loss values

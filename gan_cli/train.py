@@ -29,7 +29,7 @@ from gan_cli.errors import Diverged, GanRunError, Interrupted
 from gan_cli.evaluation.during_training import Evaluation
 from gan_cli.training.module import GANModule
 from gan_cli.tracking.progress import progress_callback
-from gan_cli.resume_sweep import config_digest
+from gan_cli.sweeps.resume import config_digest
 from gan_cli.resources import ThreadWriteFailures, WriteFailed, resource_failure
 from gan_cli.training.summary import RunSummary
 from gan_cli.tracking.tensorboard_layout import StoryLayout

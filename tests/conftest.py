@@ -81,7 +81,7 @@ def gan_run_process(tmp_path):
 
 
 def job_folder(sweep: Path, number: int) -> Path:
-    """The folder of job ``number`` of a sweep: ``<number>_<its overrides>`` (gan_cli/job_names.py)."""
+    """The folder of job ``number`` of a sweep: ``<number>_<its overrides>`` (gan_cli/sweeps/job_names.py)."""
     (folder,) = [p for p in sweep.iterdir() if p.is_dir() and p.name.partition("_")[0] == str(number)]
     return folder
 

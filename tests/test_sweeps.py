@@ -11,7 +11,7 @@ import yaml
 
 from conftest import job_folder
 from gan_cli.training import threads
-from gan_cli.sweep import objective_value
+from gan_cli.sweeps.multirun import objective_value
 
 
 def test_objective_value_reads_final_or_best_and_never_returns_nan():

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
-from gan_cli.jobs import find_jobs
+from gan_cli.sweeps.jobs import find_jobs
 
 
 def gan_run_executable() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
-from gan_cli.job_names import job_label
+from gan_cli.sweeps.job_names import job_label
 
 SUMMARY_FILE = "summary.json"
 HYDRA_DIR = ".hydra"

@@ -16,7 +16,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from gan_cli.errors import GanRunError
-from gan_cli.jobs import find_jobs
+from gan_cli.sweeps.jobs import find_jobs
 
 OBJECTIVE_SECTIONS = ("final", "best")
 
