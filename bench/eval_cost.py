@@ -46,7 +46,7 @@ def main() -> None:
     from hydra import compose, initialize_config_dir
 
     from gan_cli.training.build import build_data_and_networks
-    from gan_cli.cli import config_dir
+    from gan_cli.commands.run import config_dir
     from gan_cli.evaluation.generate import generate
     from gan_cli.evaluation.image_evaluation import build_image_evaluator
     from gan_cli.evaluation.image_metrics import frechet_distance, kernel_distance, prdc

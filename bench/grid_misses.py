@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from gan_cli.errors import GanRunError
     from gan_cli.evaluation.generate import generate
-    from gan_cli.sample import load_generator
+    from gan_cli.commands.sample import load_generator
 
     try:
         configs = {run: run_config(run) for run in args.runs}

@@ -6,11 +6,11 @@ same seed, the same batch, the same n_critic, loss and optimizers:
   A  gan-run's real path. The config is composed from conf/ with Hydra's compose API exactly
      as gan-run does (``loss=… optim=… model.hidden=[w,w,w]``, everything else the default:
      ring data, batch 256, trainer=cpu, logger=tensorboard with log_every 50); the
-     gan_cli.training.module.GANModule is built by gan_cli.train.build_module, as gan-run builds it, and
+     gan_cli.training.module.GANModule is built by gan_cli.commands.train.build_module, as gan-run builds it, and
      driven by a real pytorch_lightning.Trainer built from the trainer config (so a Lightning
      batch is a run of 50 generator updates, as in a user's run, whose evaluation and
      checkpoint steps are multiples of 50 too). Differences from a user's run:
-     ``callbacks=[]``, i.e. none of the callbacks gan_cli.train adds (no Evaluation, no
+     ``callbacks=[]``, i.e. none of the callbacks gan_cli.commands.train adds (no Evaluation, no
      LastCheckpoint so no checkpoint files, no progress bar: enable_progress_bar=False), and no
      HPARAMS summary. The TensorBoard logger is on, as users get it (``--logger none`` turns it off).
      Timed: the whole ``trainer.fit`` call (setup and teardown included, nothing subtracted),
@@ -82,9 +82,9 @@ from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, open_dict  # noqa: E402
 
 from gan_cli.training.build import build, build_data_and_networks  # noqa: E402
-from gan_cli.cli import config_dir  # noqa: E402
+from gan_cli.commands.run import config_dir  # noqa: E402
 from gan_cli.training.module import GANModule  # noqa: E402
-from gan_cli.train import build_module, prepare_networks  # noqa: E402
+from gan_cli.commands.train import build_module, prepare_networks  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/machine.py, next to this script)
 
 OPTIM = {"gan": "adam", "wgan": "rmsprop"}  # what conf/ and the WGAN paper pair with each loss
@@ -137,12 +137,12 @@ def compose_overrides(loss: str, width: int, overrides: list[str], out_dir: Path
 
 # ---- A: gan-run's path -----------------------------------------------------------------------
 def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[GANModule, pl.Trainer]:
-    """The objects gan_cli.train.train builds, minus Evaluation/LastCheckpoint/progress bar."""
+    """The objects gan_cli.commands.train.train builds, minus Evaluation/LastCheckpoint/progress bar."""
     HydraConfig.instance().set_config(case.hydra_cfg)  # ${hydra:runtime.output_dir} resolves
     cfg = case.cfg.copy()
     cfg.steps = steps
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    module = build_module(cfg)  # as gan_cli.train.train builds it
+    module = build_module(cfg)  # as gan_cli.commands.train.train builds it
     run_dir.mkdir(parents=True, exist_ok=True)
     lg: Any = build(cfg.logger, "logger", save_dir=str(run_dir)) if logger == "tensorboard" else False
     trainer = build(cfg.trainer, "trainer", logger=lg, callbacks=[], enable_progress_bar=False)
@@ -150,7 +150,7 @@ def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[G
 
 
 def fit(module: GANModule, trainer: pl.Trainer) -> None:
-    trainer.fit(module, ckpt_path=None, weights_only=True)  # as gan_cli.train.train calls it
+    trainer.fit(module, ckpt_path=None, weights_only=True)  # as gan_cli.commands.train.train calls it
 
 
 def time_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[float, GANModule]:

@@ -39,21 +39,21 @@ def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | 
 
 
 def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
-    """gan-run's console entry point (``gan_cli.cli.main``) called in this process, with
+    """gan-run's console entry point (``gan_cli.commands.run.main``) called in this process, with
     stdout and stderr captured: the same code path as the console script, without paying
     4–8 s of torch and Lightning imports per run (docs/performance.md). Only process-level
     behaviour (signals, DDP launchers, start-up time) needs a real subprocess."""
     import contextlib
     import io
 
-    from gan_cli import cli
+    from gan_cli.commands.run import main
 
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv
     sys.argv = ["gan-run", *args]
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
+            main()
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -94,7 +94,7 @@ def compose_config(run_dir: Path, overrides: list[str]):
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from gan_cli.cli import config_dir
+    from gan_cli.commands.run import config_dir
     from gan_cli.training.quiet import silence_third_party_noise
 
     silence_third_party_noise()
@@ -113,7 +113,7 @@ def compose_config(run_dir: Path, overrides: list[str]):
 
 def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
     """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
-    from gan_cli.train import train
+    from gan_cli.commands.train import train
 
     return train(compose_config(run_dir, overrides))
 

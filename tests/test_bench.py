@@ -206,7 +206,7 @@ def test_grid_misses_splits_a_trained_runs_samples_as_the_evaluation_counts_them
     from gan_cli.data.toy import grid
     from gan_cli.evaluation.generate import generate
     from gan_cli.evaluation.metrics import mode_coverage
-    from gan_cli.sample import load_generator
+    from gan_cli.commands.sample import load_generator
 
     assert gan_run("dataset=grid", "trainer=smoke", "hydra.run.dir=run").returncode == 0
     bench_module("grid_misses").main([str(tmp_path / "run"), "--num", "20000"])

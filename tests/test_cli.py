@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import images, job_folder, run_cli, scalars
-from gan_cli.sample import load_generator
-from gan_cli.sample import main as sample_main
+from gan_cli.commands.sample import load_generator
+from gan_cli.commands.sample import main as sample_main
 
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
@@ -47,8 +47,8 @@ def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
 
 def hydra_own_help(*args: str, cwd: Path) -> str:
     """What Hydra's own ``--help`` prints for ``gan-run <args> --help`` (gan-run answers
-    --help itself, gan_cli/help.py; this calls the @hydra.main function directly)."""
-    code = "import sys; from gan_cli.cli import run_job; sys.argv = ['gan-run', *sys.argv[1:]]; run_job()"
+    --help itself, gan_cli/commands/help.py; this calls the @hydra.main function directly)."""
+    code = "import sys; from gan_cli.commands.run import run_job; sys.argv = ['gan-run', *sys.argv[1:]]; run_job()"
     result = subprocess.run([sys.executable, "-c", code, *args, "--help"], cwd=cwd, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

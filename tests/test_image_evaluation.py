@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import job_folder
-from gan_cli import report
+from gan_cli.commands import report
 
 FEATURE_TAGS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/precision", "eval/recall", "eval/density",
                 "eval/coverage")
@@ -58,7 +58,7 @@ def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_reuses_its_classifier
     assert second.returncode == 0, second.stderr
     assert f"classifier {provenance['classifier_key']} (cached)" in second.stdout
     # gan-eval on the first run's checkpoint: one line per metric, and the JSON
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
 
     (checkpoint,) = sorted((tmp_path / "outputs" / "runs").glob("*/checkpoints/last.ckpt"))[:1]
     evaluate.main([str(checkpoint), "eval_samples=64", "--out", str(tmp_path / "eval.json")])
@@ -85,7 +85,7 @@ def test_optuna_searches_on_image_data_with_fid_as_its_objective(gan_run, tmp_pa
 def test_gan_eval_on_a_folder_of_pngs_scores_real_images_better_than_noise(tmp_path, cache, capsys):
     from PIL import Image
 
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
     from gan_cli.data.images import make_shapes
 
     def folder(name, images):

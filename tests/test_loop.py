@@ -15,7 +15,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from conftest import compose_config, scalars
 from gan_cli.training.loop import OneIterationPerBatch
 from gan_cli.training.module import GANModule
-from gan_cli.train import build_module
+from gan_cli.commands.train import build_module
 
 SMOKE = ("trainer=smoke",)
 

@@ -19,8 +19,8 @@ from hydra.utils import get_object
 from omegaconf import OmegaConf
 
 from gan_cli.training.checkpoints import read_checkpoint
-from gan_cli.evaluate import main as evaluate_main
-from gan_cli.sample import main as sample_main
+from gan_cli.commands.evaluate import main as evaluate_main
+from gan_cli.commands.sample import main as sample_main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHECKPOINT = FIXTURES / "flat_layout.ckpt"

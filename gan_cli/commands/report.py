@@ -247,7 +247,7 @@ def plot_metric(path: Path, metric: str, jobs: list[Job], title: str) -> None:
         # why there is no bar: the metric's own value ("nan") if it has one, else the job's status
         notes.append("" if finite else str(value) if value is not None else job.status)
 
-    from gan_cli.report_plot import bar_chart  # matplotlib only when a plot is asked for
+    from gan_cli.commands.report_plot import bar_chart  # matplotlib only when a plot is asked for
 
     prepare_parent("--plot", path)
     try:

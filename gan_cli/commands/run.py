@@ -26,9 +26,9 @@ from gan_cli.sweeps import job_names
 
 
 def config_dir() -> str:
-    """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is ../conf."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parent / "conf"):
+    """conf/ ships inside the wheel as gan_cli/conf; in a source checkout it is beside gan_cli/."""
+    package = Path(__file__).resolve().parents[1]  # gan_cli/
+    for candidate in (package / "conf", package.parent / "conf"):
         if (candidate / "train.yaml").is_file():
             return str(candidate)
     raise SystemExit("error: gan-run cannot find its config folder (conf/train.yaml); reinstall the package")
@@ -90,7 +90,7 @@ def run_job(cfg: DictConfig) -> float:
         from gan_cli.training.quiet import silence_third_party_noise
 
         silence_third_party_noise()
-        from gan_cli.train import train
+        from gan_cli.commands.train import train
 
         try:
             return objective_value(train(cfg), str(cfg.objective), failed)
@@ -121,7 +121,7 @@ def run_job(cfg: DictConfig) -> float:
 
 def main() -> None:
     """``gan-run``: check the command line, run the job or sweep, exit non-zero if a job failed."""
-    from gan_cli import preflight
+    from gan_cli.commands import preflight
     from gan_cli.errors import GanRunError
 
     try:
@@ -129,7 +129,7 @@ def main() -> None:
     except GanRunError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
-    from gan_cli.help import print_help
+    from gan_cli.commands.help import print_help
 
     if print_help(sys.argv[1:], Path(config_dir())):  # Hydra's own --help takes over 1 s (help.py)
         return

@@ -45,7 +45,7 @@ def compose(overrides: list[str]):
     """gan-run's config with these overrides, as gan-run would compose it."""
     from hydra import compose as hydra_compose, initialize_config_dir
 
-    from gan_cli.cli import config_dir
+    from gan_cli.commands.run import config_dir
 
     from omegaconf import open_dict
 
@@ -128,7 +128,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         source = {"images": str(args.images)}
     else:
         from gan_cli.evaluation.generate import generate
-        from gan_cli.sample import load_generator
+        from gan_cli.commands.sample import load_generator
 
         generator, _ = load_generator(args.checkpoint)
         z = torch.randn(int(cfg.eval_samples), generator.in_features)
