@@ -111,6 +111,15 @@ def compose_config(run_dir: Path, overrides: list[str]):
     return cfg
 
 
+def config_targets(node) -> list[str]:
+    """Every ``_target_`` in a config (plain dicts and lists), at any depth."""
+    if isinstance(node, dict):
+        return [t for key, value in node.items() for t in ([value] if key == "_target_" else config_targets(value))]
+    if isinstance(node, list):
+        return [t for value in node for t in config_targets(value)]
+    return []
+
+
 def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
     """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
     from gan_cli.commands.train import train

@@ -18,9 +18,10 @@ import torch
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
-from gan_cli.training.checkpoints import read_checkpoint
+from conftest import config_targets
 from gan_cli.commands.evaluate import main as evaluate_main
 from gan_cli.commands.sample import main as sample_main
+from gan_cli.training.checkpoints import read_checkpoint
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHECKPOINT = FIXTURES / "flat_layout.ckpt"
@@ -42,18 +43,9 @@ FLAT_LAYOUT_TARGETS = [
 ]
 
 
-def targets(node) -> list[str]:
-    """Every ``_target_`` in a config, at any depth."""
-    if isinstance(node, dict):
-        return [t for key, value in node.items() for t in ([value] if key == "_target_" else targets(value))]
-    if isinstance(node, list):
-        return [t for value in node for t in targets(value)]
-    return []
-
-
 def test_every_target_in_an_old_checkpoints_config_resolves():
     config = read_checkpoint(CHECKPOINT)["gan_run"]["config"]
-    found = targets(config)
+    found = config_targets(config)
     assert len(found) == 9  # G, D, loss, constraint, dataset, both optimizers, trainer, logger
     for target in found:
         get_object(target)

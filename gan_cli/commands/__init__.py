@@ -8,5 +8,6 @@
 
 ``gan-claims`` is claims/cli.py, beside the claims it runs.
 
-May import: the shared modules (gan_cli.config, errors, resources) and every subpackage.
+May import: the shared modules (gan_cli.config, errors, resources) and every subpackage: data/,
+models/, objectives/, training/, evaluation/, tracking/, sweeps/ and claims/.
 """
