@@ -12,7 +12,7 @@ A loss supplies
 - ``avoid_momentum``: whether the paper advises against momentum optimizers.
 
 The training step calls these and never branches on which loss it holds.
-All losses take raw scores (logits): D has no sigmoid layer (networks.py).
+All losses take raw scores (logits): D has no sigmoid layer (models/networks.py).
 Formula numbers refer to docs/THEORY.md.
 """
 

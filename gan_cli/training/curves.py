@@ -2,7 +2,7 @@
 
 Every measurement here leaves training untouched: noise and real samples are drawn inside
 ``measurement_rng`` (a forked random state) and no weight is updated, so any ``log_every`` gives
-the same trajectory. The per-evaluation metrics (eval/*) live in evaluation.py.
+the same trajectory. The per-evaluation metrics (eval/*) live in evaluation/during_training.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gan_cli.training.guards import check_finite_values
 from gan_cli.objectives.losses import AdversarialLoss, DiscriminatorOutput
 from gan_cli.training.parameters import global_norm
 
-# per-step tags besides the loss's own metrics (losses.py: AdversarialLoss.metrics)
+# per-step tags besides the loss's own metrics (objectives/losses.py: AdversarialLoss.metrics)
 GENERATOR_TAGS = ("generator/loss", "grad_norm/generator", "grad_norm/discriminator")
 PRETRAINING_SAMPLES = 4096  # fewer would blur the optimality gap L_D - L_D* near D*
 
