@@ -10,7 +10,7 @@ Stages, one after the other, in this process tree:
                  OpenMP threads sleep)
   two, separate  two jobs started at once, each unaware of the other (two terminals): auto
                  gives each every core, and only the sleeping wait policy keeps them apart
-  two, declared  two jobs started at once by a parent that says so (gan_cli.threads.job_environment,
+  two, declared  two jobs started at once by a parent that says so (gan_cli.training.threads.job_environment,
                  what a joblib sweep and gan-claims do): auto gives each its share
   two, spinning  the behaviour before the policy: torch's default thread count and OpenMP's
                  default spin-wait (GOMP_SPINCOUNT=300000, libgomp's default when
@@ -40,10 +40,10 @@ from pathlib import Path
 from machine import console_script, machine_lines  # bench/machine.py, next to this script
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # gan_cli.threads from a checkout, as the installed one
+if str(REPO) not in sys.path:  # gan_cli.training.threads from a checkout, as the installed one
     sys.path.insert(0, str(REPO))
 
-from gan_cli.threads import job_environment  # noqa: E402
+from gan_cli.training.threads import job_environment  # noqa: E402
 
 # libgomp's spin count when OMP_WAIT_POLICY is unset: the behaviour before the policy
 DEFAULT_SPINCOUNT = "300000"

@@ -5,7 +5,7 @@ dataset=shapes``); the dataset, the untrained generator and the image evaluator 
 shape classifier, trained once and cached, or eval.features=...) are built by gan-run's own
 builders. For each ``eval_samples`` it times, ``--repeats`` times (median printed):
 
-- generate: G(z) for eval_samples latent vectors, in batch_size chunks (gan_cli.generate);
+- generate: G(z) for eval_samples latent vectors, in batch_size chunks (gan_cli.evaluation.generate);
 - real features: featurising the fixed real set (once per run in gan-run, so it is shown apart);
 - fake features, FID, KID (100 subsets), PRDC (on at most eval.prdc_samples of each set):
   the parts of ``ImageEvaluator.__call__``;
@@ -45,11 +45,11 @@ def main() -> None:
     import torch
     from hydra import compose, initialize_config_dir
 
-    from gan_cli.build import build_data_and_networks
-    from gan_cli.cli import config_dir
-    from gan_cli.generate import generate
-    from gan_cli.image_evaluation import build_image_evaluator
-    from gan_cli.image_metrics import frechet_distance, kernel_distance, prdc
+    from gan_cli.training.build import build_data_and_networks
+    from gan_cli.commands.run import config_dir
+    from gan_cli.evaluation.generate import generate
+    from gan_cli.evaluation.image_evaluation import build_image_evaluator
+    from gan_cli.evaluation.image_metrics import frechet_distance, kernel_distance, prdc
 
     overrides = args.extra or ["model=dcgan", "dataset=shapes"]
     rows = []

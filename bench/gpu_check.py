@@ -60,8 +60,8 @@ from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-GAN_RUN = [sys.executable, "-m", "gan_cli.cli"]
-GAN_SAMPLE = [sys.executable, "-m", "gan_cli.sample"]
+GAN_RUN = [sys.executable, "-m", "gan_cli.commands.run"]
+GAN_SAMPLE = [sys.executable, "-m", "gan_cli.commands.sample"]
 # smoke-sized: what trainer=smoke sets, on whichever trainer the stage names
 SMOKE = ["steps=10", "batch_size=64", "log_every=1", "eval_every=5", "eval_samples=256", "checkpoint_every=0",
          "model.hidden=[16,16]"]

@@ -1,7 +1,7 @@
 """Where a toy run's samples miss: the share of samples by distance to their nearest mode.
 
 ``eval/high_quality_pct`` counts samples within 3σ of their nearest centre (PacGAN / VEEGAN
-Table 1; gan_cli/metrics.py). This script splits the rest into bands, so a reader can tell *why*
+Table 1; gan_cli/evaluation/metrics.py). This script splits the rest into bands, so a reader can tell *why*
 a ring or grid run is short of 100 %: samples a little too far from a mode (3σ to 6σ: the mode
 is too wide or off-centre) or samples far from every mode (beyond 6σ). Each run's generator is
 loaded from its last checkpoint (the weight average when the run kept one, as gan-sample does)
@@ -28,7 +28,7 @@ from pathlib import Path
 EDGES = (3, 6, 10)
 HEADER = ["≤ 3σ (HQ)", *(f"{low}σ–{high}σ" for low, high in zip(EDGES, EDGES[1:])), f"> {EDGES[-1]}σ"]
 #: the 2-D Gaussian mixtures this split is defined for (conf/dataset/ring.yaml, grid.yaml)
-MIXTURES = ("gan_cli.data.ring", "gan_cli.data.grid")
+MIXTURES = ("gan_cli.data.toy.ring", "gan_cli.data.toy.grid")
 MAX_NUM = 10_000_000
 CHUNK = 65_536  # rows of the distance matrix at a time: memory stays flat for any --num
 
@@ -75,7 +75,7 @@ def run_config(run: Path):
     """The run's composed config, from its checkpoint; a ring or grid run only."""
     from omegaconf import OmegaConf
 
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     checkpoint = read_checkpoint(run / "checkpoints" / "last.ckpt", key="checkpoint", map_location="cpu")
@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     from omegaconf import OmegaConf
 
     from gan_cli.errors import GanRunError
-    from gan_cli.generate import generate
-    from gan_cli.sample import load_generator
+    from gan_cli.evaluation.generate import generate
+    from gan_cli.commands.sample import load_generator
 
     try:
         configs = {run: run_config(run) for run in args.runs}

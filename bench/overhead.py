@@ -6,11 +6,11 @@ same seed, the same batch, the same n_critic, loss and optimizers:
   A  gan-run's real path. The config is composed from conf/ with Hydra's compose API exactly
      as gan-run does (``loss=… optim=… model.hidden=[w,w,w]``, everything else the default:
      ring data, batch 256, trainer=cpu, logger=tensorboard with log_every 50); the
-     gan_cli.module.GANModule is built by gan_cli.train.build_module, as gan-run builds it, and
+     gan_cli.training.module.GANModule is built by gan_cli.commands.train.build_module, as gan-run builds it, and
      driven by a real pytorch_lightning.Trainer built from the trainer config (so a Lightning
      batch is a run of 50 generator updates, as in a user's run, whose evaluation and
      checkpoint steps are multiples of 50 too). Differences from a user's run:
-     ``callbacks=[]``, i.e. none of the callbacks gan_cli.train adds (no Evaluation, no
+     ``callbacks=[]``, i.e. none of the callbacks gan_cli.commands.train adds (no Evaluation, no
      LastCheckpoint so no checkpoint files, no progress bar: enable_progress_bar=False), and no
      HPARAMS summary. The TensorBoard logger is on, as users get it (``--logger none`` turns it off).
      Timed: the whole ``trainer.fit`` call (setup and teardown included, nothing subtracted),
@@ -62,16 +62,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without an installed package
     sys.path.insert(0, str(REPO))
 
-from gan_cli.threads import policy_environment  # noqa: E402
+from gan_cli.training.threads import policy_environment  # noqa: E402
 
-# what gan-run does before torch loads (gan_cli/threads.py): idle OpenMP threads sleep unless the
+# what gan-run does before torch loads (gan_cli/training/threads.py): idle OpenMP threads sleep unless the
 # user chose a wait policy; the thread count stays torch's default unless --threads says otherwise
 os.environ.update(policy_environment(None, os.environ))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from gan_cli.quiet import silence_third_party_noise  # noqa: E402
+from gan_cli.training.quiet import silence_third_party_noise  # noqa: E402
 
 silence_third_party_noise()
 
@@ -81,10 +81,10 @@ from hydra.core.global_hydra import GlobalHydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, open_dict  # noqa: E402
 
-from gan_cli.build import build, build_data_and_networks  # noqa: E402
-from gan_cli.cli import config_dir  # noqa: E402
-from gan_cli.module import GANModule  # noqa: E402
-from gan_cli.train import build_module, prepare_networks  # noqa: E402
+from gan_cli.training.build import build, build_data_and_networks  # noqa: E402
+from gan_cli.commands.run import config_dir  # noqa: E402
+from gan_cli.training.module import GANModule  # noqa: E402
+from gan_cli.commands.train import build_module, prepare_networks  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/machine.py, next to this script)
 
 OPTIM = {"gan": "adam", "wgan": "rmsprop"}  # what conf/ and the WGAN paper pair with each loss
@@ -137,12 +137,12 @@ def compose_overrides(loss: str, width: int, overrides: list[str], out_dir: Path
 
 # ---- A: gan-run's path -----------------------------------------------------------------------
 def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[GANModule, pl.Trainer]:
-    """The objects gan_cli.train.train builds, minus Evaluation/LastCheckpoint/progress bar."""
+    """The objects gan_cli.commands.train.train builds, minus Evaluation/LastCheckpoint/progress bar."""
     HydraConfig.instance().set_config(case.hydra_cfg)  # ${hydra:runtime.output_dir} resolves
     cfg = case.cfg.copy()
     cfg.steps = steps
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    module = build_module(cfg)  # as gan_cli.train.train builds it
+    module = build_module(cfg)  # as gan_cli.commands.train.train builds it
     run_dir.mkdir(parents=True, exist_ok=True)
     lg: Any = build(cfg.logger, "logger", save_dir=str(run_dir)) if logger == "tensorboard" else False
     trainer = build(cfg.trainer, "trainer", logger=lg, callbacks=[], enable_progress_bar=False)
@@ -150,7 +150,7 @@ def build_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[G
 
 
 def fit(module: GANModule, trainer: pl.Trainer) -> None:
-    trainer.fit(module, ckpt_path=None, weights_only=True)  # as gan_cli.train.train calls it
+    trainer.fit(module, ckpt_path=None, weights_only=True)  # as gan_cli.commands.train.train calls it
 
 
 def time_gan_run(case: Case, steps: int, run_dir: Path, logger: str) -> tuple[float, GANModule]:
@@ -338,7 +338,7 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
     opt_file = {"adam": "torch/optim/adam.py", "rmsprop": "torch/optim/rmsprop.py"}[OPTIM[case.loss]]
     rows = [
         ("whole fit() / whole raw loop", lookup(sa, "pytorch_lightning/trainer/trainer.py", "fit"), (wall_b, steps)),
-        ("GANModule.training_step", lookup(sa, "gan_cli/loop.py", "training_step"), None),
+        ("GANModule.training_step", lookup(sa, "gan_cli/training/loop.py", "training_step"), None),
         ("LightningOptimizer.step (wraps optimizer.step)", lookup(sa, "pytorch_lightning/core/optimizer.py", "step"),
          None),
         ("  torch optimizer .step itself", lookup(sa, opt_file, "step"), lookup(sb, opt_file, "step")),
@@ -348,11 +348,11 @@ def profile_case(case: Case, steps: int, root: Path, logger: str, top: int) -> N
         ("untoggle_optimizer", lookup(sa, "pytorch_lightning/core/module.py", "untoggle_optimizer"), None),
         ("LightningModule.optimizers()", lookup(sa, "pytorch_lightning/core/module.py", "optimizers"), None),
         ("LightningModule.device", lookup(sa, "lightning_fabric/utilities/device_dtype_mixin.py", "device"), None),
-        ("loss.discriminator_loss", lookup(sa, "gan_cli/losses.py", "discriminator_loss"), None),
-        ("loss.after_discriminator_step", lookup(sa, "gan_cli/losses.py", "after_discriminator_step"), None),
-        ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/module.py", "_log_step"), None),
-        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/parameters.py", "gradient_norm"), None),
-        ("dataset.sample", lookup(sa, "gan_cli/data.py", "sample"), lookup(sb, "gan_cli/data.py", "sample")),
+        ("loss.discriminator_loss", lookup(sa, "gan_cli/objectives/losses.py", "discriminator_loss"), None),
+        ("loss.after_discriminator_step", lookup(sa, "gan_cli/objectives/losses.py", "after_discriminator_step"), None),
+        ("GANModule._log_step (every log_every)", lookup(sa, "gan_cli/training/module.py", "_log_step"), None),
+        ("gradient_norm (every log_every)", lookup(sa, "gan_cli/training/parameters.py", "gradient_norm"), None),
+        ("dataset.sample", lookup(sa, "gan_cli/data/toy.py", "sample"), lookup(sb, "gan_cli/data/toy.py", "sample")),
     ]
     print("| where (A = gan-run, B = raw loop) | A µs/step | A calls/step | B µs/step | B calls/step |")
     print("| --- | ---: | ---: | ---: | ---: |")

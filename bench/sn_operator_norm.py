@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from gan_cli.constraints import SpectralNormalization
-from gan_cli.networks import MLP, DCGANDiscriminator
+from gan_cli.objectives.constraints import SpectralNormalization
+from gan_cli.models.networks import MLP, DCGANDiscriminator
 
 
 def operator_norm(conv: nn.Conv2d, shape: tuple[int, int, int], iterations: int = 200) -> float:

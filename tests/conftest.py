@@ -39,21 +39,21 @@ def run_cli(name: str, *args: str, cwd: Path, timeout: float = 240, env: dict | 
 
 
 def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
-    """gan-run's console entry point (``gan_cli.cli.main``) called in this process, with
+    """gan-run's console entry point (``gan_cli.commands.run.main``) called in this process, with
     stdout and stderr captured: the same code path as the console script, without paying
     4–8 s of torch and Lightning imports per run (docs/performance.md). Only process-level
     behaviour (signals, DDP launchers, start-up time) needs a real subprocess."""
     import contextlib
     import io
 
-    from gan_cli import cli
+    from gan_cli.commands.run import main
 
     out, err = io.StringIO(), io.StringIO()
     argv = sys.argv
     sys.argv = ["gan-run", *args]
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
+            main()
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -96,7 +96,7 @@ def gan_run_process(tmp_path):
 
 
 def job_folder(sweep: Path, number: int) -> Path:
-    """The folder of job ``number`` of a sweep: ``<number>_<its overrides>`` (gan_cli/job_names.py)."""
+    """The folder of job ``number`` of a sweep: ``<number>_<its overrides>`` (gan_cli/sweeps/job_names.py)."""
     (folder,) = [p for p in sweep.iterdir() if p.is_dir() and p.name.partition("_")[0] == str(number)]
     return folder
 
@@ -109,8 +109,8 @@ def compose_config(run_dir: Path, overrides: list[str]):
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from gan_cli.cli import config_dir
-    from gan_cli.quiet import silence_third_party_noise
+    from gan_cli.commands.run import config_dir
+    from gan_cli.training.quiet import silence_third_party_noise
 
     silence_third_party_noise()
     GlobalHydra.instance().clear()
@@ -126,9 +126,18 @@ def compose_config(run_dir: Path, overrides: list[str]):
     return cfg
 
 
+def config_targets(node) -> list[str]:
+    """Every ``_target_`` in a config (plain dicts and lists), at any depth."""
+    if isinstance(node, dict):
+        return [t for key, value in node.items() for t in ([value] if key == "_target_" else config_targets(value))]
+    if isinstance(node, list):
+        return [t for value in node for t in config_targets(value)]
+    return []
+
+
 def compose_and_train(run_dir: Path, overrides: list[str]) -> dict:
     """Compose conf/ with ``overrides`` exactly as gan-run does and call the same train()."""
-    from gan_cli.train import train
+    from gan_cli.commands.train import train
 
     return train(compose_config(run_dir, overrides))
 
@@ -153,7 +162,7 @@ def images(run_dir: Path) -> list[str]:
 
 @pytest.fixture(autouse=True, scope="session")
 def classifier_cache(tmp_path_factory):
-    """Image runs train a feature classifier and cache it (gan_cli.features): keep that cache in
+    """Image runs train a feature classifier and cache it (gan_cli.evaluation.features): keep that cache in
     a folder of this test session, shared by its tests, never in the user's ~/.cache."""
     folder = tmp_path_factory.mktemp("classifier_cache")
     previous = os.environ.get("GAN_RUN_CACHE")

@@ -66,10 +66,10 @@ def test_grid_misses_bands_follow_the_distances_and_the_spread_its_modes():
 def test_grid_misses_splits_a_trained_runs_samples_as_the_evaluation_counts_them(gan_run, tmp_path, capsys):
     import torch
 
-    from gan_cli.data import grid
-    from gan_cli.generate import generate
-    from gan_cli.metrics import mode_coverage
-    from gan_cli.sample import load_generator
+    from gan_cli.data.toy import grid
+    from gan_cli.evaluation.generate import generate
+    from gan_cli.evaluation.metrics import mode_coverage
+    from gan_cli.commands.sample import load_generator
 
     assert gan_run("dataset=grid", "trainer=smoke", "hydra.run.dir=run").returncode == 0
     bench_module("grid_misses").main([str(tmp_path / "run"), "--num", "20000"])
@@ -92,7 +92,7 @@ def test_grid_misses_refuses_a_run_that_is_not_on_the_ring_or_the_grid(gan_run, 
     assert gan_run("dataset=gaussian1d", "trainer=smoke", "hydra.run.dir=run").returncode == 0
     with pytest.raises(SystemExit) as stop:
         bench_module("grid_misses").main([str(tmp_path / "run")])
-    assert "dataset gan_cli.data.Gaussian1D" in str(stop.value.code) and "accepted: ring, grid" in str(stop.value.code)
+    assert "dataset gan_cli.data.toy.Gaussian1D" in str(stop.value.code) and "accepted: ring, grid" in str(stop.value.code)
     assert capsys.readouterr().out == ""  # refused before any table
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import in_process, run_cli, run_gan_run_in_process
-from gan_cli import evaluate, sample
+from gan_cli.commands import evaluate, sample
 
 SMOKE = ("trainer=smoke", "steps=3")
 
@@ -69,12 +69,12 @@ RESMLP = """\
 latent_dim: 3
 hidden: [16]
 generator:
-  _target_: gan_cli.networks.MLP
+  _target_: gan_cli.models.networks.MLP
   in_features: ${model.latent_dim}
   hidden: ${model.hidden}
   activation: silu
 discriminator:
-  _target_: gan_cli.networks.MLP
+  _target_: gan_cli.models.networks.MLP
   out_features: 1
   hidden: ${model.hidden}
   activation: silu

@@ -1,5 +1,5 @@
 """A shared checkpoint never runs code of its author's choosing: gan-sample, gan-eval and a resume
-build only allowlisted targets from its stored config (gan_cli/stored_config.py), and refuse a
+build only allowlisted targets from its stored config (gan_cli/training/stored_config.py), and refuse a
 foreign one at any depth in one line naming the key, before anything is called.
 
 The crafted targets are real: ``builtins.open(sentinel, "w")`` would truncate the sentinel file
@@ -83,7 +83,7 @@ def display(level: str) -> str:
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_gan_sample_and_gan_eval_build_nothing_from_a_foreign_target(small_checkpoint, tmp_path, sentinel, level):
-    from gan_cli import evaluate, sample
+    from gan_cli.commands import evaluate, sample
 
     created = tmp_path / "created.npy"
     for target in ("builtins.open", "numpy.save"):
@@ -118,10 +118,10 @@ def test_the_console_scripts_refuse_a_foreign_target_in_one_line(small_checkpoin
 
 
 def test_the_allowlist_is_every_shipped_target_and_torch_optimizers_only():
-    from gan_cli.stored_config import is_allowed
+    from gan_cli.training.stored_config import is_allowed
 
     assert is_allowed("torch.optim.Adam") and is_allowed("torch.optim.lr_scheduler.CosineAnnealingLR")
-    for target in ("builtins.open", "numpy.save", "os.system", "torch.save", "gan_cli.figures.save_image",
+    for target in ("builtins.open", "numpy.save", "os.system", "torch.save", "gan_cli.evaluation.figures.save_image",
                    "torch.optim.Adam.step", "torch.optim", "pathlib.Path.write_text"):
         assert not is_allowed(target), target
 
@@ -129,7 +129,7 @@ def test_the_allowlist_is_every_shipped_target_and_torch_optimizers_only():
 def test_a_users_own_class_rebuilds_once_allowed(tmp_path, monkeypatch):
     """Trained with model.generator._target_=mynets.TinyG; gan-sample refuses it until the user
     allows it, by flag or by variable (a module tree with .*)."""
-    from gan_cli import sample
+    from gan_cli.commands import sample
 
     (tmp_path / "mynets.py").write_text(
         "import torch\n"
@@ -185,7 +185,7 @@ BROKEN = {  # what a file lacks or holds wrongly → what the one line names
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_a_checkpoint_missing_or_misshaping_what_gan_run_writes_is_one_line(small_checkpoint, tmp_path, case):
-    from gan_cli import sample
+    from gan_cli.commands import sample
 
     edit, reason = BROKEN[case]
     broken = _edited(small_checkpoint, tmp_path / "broken.ckpt", edit)
@@ -218,7 +218,7 @@ IMAGES = {  # a .npy given to gan-eval --images → what the one line names
 
 @pytest.mark.parametrize("case", sorted(IMAGES))
 def test_gan_eval_names_images_it_cannot_measure(tmp_path, case):
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
 
     array, reason = IMAGES[case]
     np.save(tmp_path / "fake.npy", array)
@@ -233,7 +233,7 @@ def test_gan_eval_console_script_names_non_finite_images_and_truncated_arrays(tm
     assert_refused(run_cli("gan-eval", "--images", "nan.npy", "dataset=shapes", "dataset.channels=1", cwd=tmp_path),
                    "NaN or Inf")
     (tmp_path / "cut.npy").write_bytes((tmp_path / "nan.npy").read_bytes()[:100])
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
 
     result = in_process(evaluate.main, "--images", str(tmp_path / "cut.npy"), "dataset=shapes", "dataset.channels=1")
     assert_refused(result, "cut.npy", "not a readable .npy array")
@@ -243,7 +243,7 @@ def test_gan_eval_console_script_names_non_finite_images_and_truncated_arrays(tm
 def test_gan_eval_keeps_the_feature_cache_where_this_machine_says(small_checkpoint, tmp_path, monkeypatch):
     """A checkpoint's stored eval.cache_dir names where its author wanted files written: gan-eval
     uses this machine's ($GAN_RUN_CACHE or ~/.cache/gan-run) instead."""
-    from gan_cli.evaluate import checkpoint_config
+    from gan_cli.commands.evaluate import checkpoint_config
 
     planted = _edited(small_checkpoint, tmp_path / "c.ckpt",
                       lambda c: c["gan_run"]["config"]["eval"].update(cache_dir=str(tmp_path / "theirs")))
@@ -262,7 +262,7 @@ def test_gan_claims_refuses_an_earlier_report_it_did_not_write_before_running_an
 
 
 def test_summary_sections_of_another_shape_read_as_empty_not_a_crash(tmp_path):
-    from gan_cli.jobs import metrics_of, read_summary
+    from gan_cli.sweeps.jobs import metrics_of, read_summary
 
     (tmp_path / "summary.json").write_text('{"final": [1, 2], "best": {"eval/modes": "many", "eval/kl": 0.5}}')
     summary = read_summary(tmp_path)

@@ -15,7 +15,7 @@ from conftest import compose_config, run_cli
 
 
 def test_the_fixed_generator_of_optimal_d_is_js_really_is_n_d_1(tmp_path):
-    from gan_cli.build import build_data_and_networks
+    from gan_cli.training.build import build_data_and_networks
 
     cfg = compose_config(tmp_path, ["experiment=optimal_d_is_js", "dataset.offset=3"])
     dataset, generator, _ = build_data_and_networks(cfg)
@@ -90,8 +90,8 @@ def test_a_claims_job_reads_the_config_it_ran_with_not_the_overrides_alone(tmp_p
 def test_eval_estimate_is_the_critic_on_the_evaluation_samples():
     from types import SimpleNamespace
 
-    from gan_cli.evaluation import Evaluation
-    from gan_cli.losses import NonSaturatingGANLoss, WassersteinLoss
+    from gan_cli.evaluation.during_training import Evaluation
+    from gan_cli.objectives.losses import NonSaturatingGANLoss, WassersteinLoss
 
     critic = torch.nn.Linear(1, 1)
     real, fake = torch.randn(100, 1), torch.randn(100, 1) + 2
@@ -122,8 +122,8 @@ def test_wgan_paper_gives_each_loss_its_own_papers_optimizer(tmp_path, loss, opt
 
 
 def test_w1_floor_is_the_distance_between_two_real_samples():
-    from gan_cli.data import Gaussian1D
-    from gan_cli.w1_floor import wasserstein_floor
+    from gan_cli.data.toy import Gaussian1D
+    from gan_cli.evaluation.w1_floor import wasserstein_floor
 
     floor = wasserstein_floor(Gaussian1D(), 2000, repeats=4)
     # E W1 of two n-point samples of N(0,1) is of order n^-1/2: well above 0, well below 0.2

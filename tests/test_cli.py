@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import images, job_folder, run_cli, scalars
-from gan_cli.sample import load_generator
-from gan_cli.sample import main as sample_main
+from gan_cli.commands.sample import load_generator
+from gan_cli.commands.sample import main as sample_main
 
 GAN_TAGS = {"discriminator/loss", "discriminator/real_score", "discriminator/fake_score", "discriminator/js_estimate"}
 WGAN_TAGS = {"critic/loss", "critic/wasserstein_estimate"}
@@ -47,8 +47,8 @@ def test_help_lists_every_group_and_option(gan_run_process, tmp_path):
 
 def hydra_own_help(*args: str, cwd: Path) -> str:
     """What Hydra's own ``--help`` prints for ``gan-run <args> --help`` (gan-run answers
-    --help itself, gan_cli/help.py; this calls the @hydra.main function directly)."""
-    code = "import sys; from gan_cli.cli import run_job; sys.argv = ['gan-run', *sys.argv[1:]]; run_job()"
+    --help itself, gan_cli/commands/help.py; this calls the @hydra.main function directly)."""
+    code = "import sys; from gan_cli.commands.run import run_job; sys.argv = ['gan-run', *sys.argv[1:]]; run_job()"
     result = subprocess.run([sys.executable, "-c", code, *args, "--help"], cwd=cwd, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
@@ -78,7 +78,7 @@ def test_help_of_a_sweep_shows_one_job_and_a_bad_option_is_one_line(gan_run_proc
 def test_cfg_job_prints_the_composed_config_and_runs_nothing(gan_run_process, tmp_path):
     result = gan_run_process("--cfg", "job", "loss=wgan", "optim=rmsprop")
     assert result.returncode == 0, result.stderr
-    assert "_target_: gan_cli.losses.WassersteinLoss" in result.stdout
+    assert "_target_: gan_cli.objectives.losses.WassersteinLoss" in result.stdout
     assert "clip_value: 0.01" in result.stdout
     assert "_target_: torch.optim.RMSprop" in result.stdout
     assert not (tmp_path / "outputs").exists()

@@ -11,15 +11,17 @@ import torch
 import yaml
 
 from conftest import REPO
-from gan_cli import config, images, networks
+from gan_cli import config
+from gan_cli.models import networks
+from gan_cli.data import images
 from gan_cli.errors import GanRunError
-from gan_cli.losses import WassersteinLoss
+from gan_cli.objectives.losses import WassersteinLoss
 
 #: group options whose _target_ is Lightning's own class: users choose them by option, and
 #: Lightning checks their arguments (gan-run's keys that feed them, log_every, have rules)
 LIGHTNING_GROUPS = {"logger", "trainer"}
 #: keys that are not numbers or choices, checked where they are read, with a message naming them
-CHECKED_WHERE_READ = {"dataset.path": "gan_cli.images._folder: a folder that must exist and hold the data"}
+CHECKED_WHERE_READ = {"dataset.path": "gan_cli.data.images._folder: a folder that must exist and hold the data"}
 
 
 def user_keys(node: dict, prefix: str):
@@ -113,6 +115,6 @@ def test_batch_size_and_pack_are_checked_by_one_function(tmp_path):
 
 def test_a_constructor_refuses_a_value_with_the_checks_message(tmp_path):
     message = checked(tmp_path, ["dataset=ring", "dataset.std=0"])
-    from gan_cli.data import ring
+    from gan_cli.data.toy import ring
 
     assert message and constructed(lambda: ring(std=0)) == message

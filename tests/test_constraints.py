@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from gan_cli.checkpoints import config_differences
-from gan_cli.constraints import (
+from gan_cli.training.checkpoints import config_differences
+from gan_cli.objectives.constraints import (
     Constraint,
     DRAGANPenalty,
     GradientPenalty,
@@ -22,9 +22,9 @@ from gan_cli.constraints import (
     SpectralNormalization,
     WeightClipping,
 )
-from gan_cli.lipschitz import critic_lipschitz
-from gan_cli.losses import HingeLoss, WassersteinGPLoss, WassersteinLoss
-from gan_cli.networks import MLP
+from gan_cli.evaluation.lipschitz import critic_lipschitz
+from gan_cli.objectives.losses import HingeLoss, WassersteinGPLoss, WassersteinLoss
+from gan_cli.models.networks import MLP
 from tests.conftest import compose_and_train, compose_config, scalars
 
 
@@ -130,9 +130,9 @@ def test_each_loss_has_its_own_constraint_and_any_other_replaces_it():
 
 
 def test_a_checkpoint_from_before_constraints_resumes_with_the_default_only():
-    wgan = {"_target_": "gan_cli.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
+    wgan = {"_target_": "gan_cli.objectives.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
     assert config_differences({"loss": wgan}, {"loss": wgan, "constraint": None}) == []
-    sn = {"_target_": "gan_cli.constraints.SpectralNormalization", "n_power_iterations": 1}
+    sn = {"_target_": "gan_cli.objectives.constraints.SpectralNormalization", "n_power_iterations": 1}
     assert config_differences({"loss": wgan}, {"loss": wgan, "constraint": sn}) == [
         "constraint (not set → SpectralNormalization)"]
 
@@ -202,7 +202,7 @@ def test_a_preset_takes_another_constraint_with_that_constraints_own_settings(tm
     r1 = compose_config(tmp_path / "a", ["experiment=grid_benchmark"])["constraint"]
     assert r1["_target_"].endswith("R1Penalty") and r1["weight"] == pytest.approx(5.3468, abs=1e-4)
     assert compose_config(tmp_path / "b", ["experiment=grid_benchmark", "constraint=sn"])["constraint"] == {
-        "_target_": "gan_cli.constraints.SpectralNormalization", "n_power_iterations": 1}
+        "_target_": "gan_cli.objectives.constraints.SpectralNormalization", "n_power_iterations": 1}
     assert compose_config(tmp_path / "c", ["experiment=grid_benchmark", "constraint=gp"])["constraint"]["weight"] == 0.1
     summary = compose_and_train(tmp_path / "d", ["experiment=grid_benchmark", "constraint=sn", "trainer=smoke"])
     assert summary["status"] == "completed"
@@ -241,7 +241,7 @@ def test_a_per_sample_penalty_refuses_a_batch_norm_critic_in_one_line(gan_run, a
 ])
 def test_wgan_gp_lambda_is_ten_on_images_and_the_toy_codes_on_points(tmp_path, overrides, weight):
     from conftest import compose_config
-    from gan_cli.build import build, build_loss
+    from gan_cli.training.build import build, build_loss
 
     cfg = compose_config(tmp_path, overrides)
     images = cfg.dataset._target_.split(".")[-1] in ("shapes", "mnist5k")

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gan_cli.data import Gaussian1D, SwissRoll, grid, ring
+from gan_cli.data.toy import Gaussian1D, SwissRoll, grid, ring
 
 
 def test_ring_has_eight_distinct_modes_on_the_unit_circle():

@@ -10,8 +10,8 @@ from PIL import Image
 from torch import nn
 
 from conftest import run_gan_run_in_process
-from gan_cli.losses import WassersteinGPLoss
-from gan_cli.networks import DCGANDiscriminator, DCGANGenerator
+from gan_cli.objectives.losses import WassersteinGPLoss
+from gan_cli.models.networks import DCGANDiscriminator, DCGANGenerator
 
 SHAPES = ["model=dcgan", "dataset=shapes", "dataset.num_images=256", "model.width=8", "trainer=smoke"]
 
@@ -125,7 +125,7 @@ def test_cli_errors_resolution_norm_and_toy_data(tmp_path, monkeypatch):
 
 
 def test_dcgan_smoke_run_and_gan_sample_grid(tmp_path, monkeypatch, capsys):
-    from gan_cli import sample
+    from gan_cli.commands import sample
 
     monkeypatch.chdir(tmp_path)
     run = tmp_path / "run"
@@ -165,7 +165,7 @@ def test_compile_and_channels_last_keep_the_checkpoint_keys():
     _orig_mod.), or checkpoints would not load into gan-sample or an uncompiled resume."""
     from omegaconf import OmegaConf
 
-    from gan_cli.train import prepare_networks
+    from gan_cli.commands.train import prepare_networks
 
     generator = DCGANGenerator(latent_dim=8, image_shape=(3, 32, 32), width=4)
     keys = list(generator.state_dict())

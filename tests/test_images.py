@@ -1,4 +1,4 @@
-"""Image datasets (gan_cli.images): the readers on small files written here, their one-line
+"""Image datasets (gan_cli.data.images): the readers on small files written here, their one-line
 errors, the ImageData sampler, and gan-run on an MNIST folder end to end."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_cli import images
+from gan_cli.data import images
 from gan_cli.errors import GanRunError
 
 IDX_IMAGES = "train-images-idx3-ubyte"

@@ -1,5 +1,5 @@
 """The training loop's bookkeeping: a Lightning batch is a run of generator updates
-(gan_cli.loop.RunsOfIterations), and Lightning's optimizer hooks are skipped only when idle."""
+(gan_cli.training.loop.RunsOfIterations), and Lightning's optimizer hooks are skipped only when idle."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from conftest import compose_config, scalars
-from gan_cli.loop import OneIterationPerBatch
-from gan_cli.module import GANModule
-from gan_cli.train import build_module
+from gan_cli.training.loop import OneIterationPerBatch
+from gan_cli.training.module import GANModule
+from gan_cli.commands.train import build_module
 
 SMOKE = ("trainer=smoke",)
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gan_cli.losses import (
+from gan_cli.objectives.losses import (
     HingeLoss,
     LeastSquaresLoss,
     MinimaxGANLoss,
@@ -13,7 +13,7 @@ from gan_cli.losses import (
     WassersteinGPLoss,
     WassersteinLoss,
 )
-from gan_cli.networks import MLP
+from gan_cli.models.networks import MLP
 
 REAL = torch.tensor([2.0, -1.0, 0.5])  # raw scores (logits) of real samples
 FAKE = torch.tensor([-3.0, 0.0, 1.0])
@@ -146,7 +146,7 @@ def test_gradient_penalty_under_bf16_autocast_matches_fp32():
 def test_gradient_penalty_of_a_packed_critic_is_taken_per_pack():
     """PacGAN's critic reads a pack of m samples as one input: its penalty must equal that of
     the same MLP fed the packs directly (ε per pack, the norm over the whole pack)."""
-    from gan_cli.networks import PackedMLP
+    from gan_cli.models.networks import PackedMLP
 
     torch.manual_seed(0)
     packed = PackedMLP(in_features=2, pack=2, out_features=1, hidden=[16])

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_cli.data import grid, ring
-from gan_cli.metrics import mode_coverage, wasserstein_exact
+from gan_cli.data.toy import grid, ring
+from gan_cli.evaluation.metrics import mode_coverage, wasserstein_exact
 
 # ---------------------------------------------------------------- mode_coverage (THEORY.md §4)
 

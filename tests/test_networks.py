@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_cli.networks import MLP, PackedMLP
+from gan_cli.models.networks import MLP, PackedMLP
 
 
 def test_a_pack_is_m_consecutive_samples_concatenated_into_one_input():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from gan_cli.callbacks import GeneratorStepProgressBar
-from gan_cli.progress import ProgressLines, duration, progress_callback
+from gan_cli.training.callbacks import GeneratorStepProgressBar
+from gan_cli.tracking.progress import ProgressLines, duration, progress_callback
 
 
 def test_a_log_file_gets_a_plain_line_every_few_steps_and_no_carriage_returns(gan_run):

@@ -1,8 +1,8 @@
-"""PacGAN's toy protocol (gan_cli/protocol.py): its networks' shapes and its fixed training set."""
+"""PacGAN's toy protocol (gan_cli/models/protocol.py): its networks' shapes and its fixed training set."""
 
 import torch
 
-from gan_cli.protocol import BatchNormMLP, Maxout, PackedMaxoutMLP, grid_training_set
+from gan_cli.models.protocol import BatchNormMLP, Maxout, PackedMaxoutMLP, grid_training_set
 
 
 def test_maxout_is_the_largest_of_its_affine_pieces():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import job_folder, run_cli
-from gan_cli import report
-from gan_cli.report import main
+from gan_cli.commands import report
+from gan_cli.commands.report import main
 
 PNG_MAGIC = b"\x89PNG"
 
@@ -164,7 +164,7 @@ def test_csv_has_the_same_rows_and_columns_with_full_precision(sweep, tmp_path, 
 
 
 def test_plot_keeps_a_labelled_empty_slot_for_jobs_without_a_value(sweep, tmp_path, monkeypatch, capsys):
-    from gan_cli import report_plot
+    from gan_cli.commands import report_plot
 
     drawn = {}
     real_bar_chart = report_plot.bar_chart
@@ -184,7 +184,7 @@ def test_plot_keeps_a_labelled_empty_slot_for_jobs_without_a_value(sweep, tmp_pa
 
 
 def test_plot_of_a_nan_metric_says_nan_in_the_empty_slot(sweep, tmp_path, monkeypatch):
-    from gan_cli import report_plot
+    from gan_cli.commands import report_plot
 
     drawn = {}
     monkeypatch.setattr(report_plot, "bar_chart", lambda path, labels, heights, notes, **kw: drawn.update(notes=notes))
@@ -193,7 +193,7 @@ def test_plot_of_a_nan_metric_says_nan_in_the_empty_slot(sweep, tmp_path, monkey
 
 
 def test_importing_gan_report_loads_neither_torch_nor_matplotlib():
-    code = "import sys, gan_cli.report; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
+    code = "import sys, gan_cli.commands.report; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

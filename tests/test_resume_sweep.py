@@ -94,7 +94,7 @@ def test_a_killed_joblib_sweep_continues_without_retraining_and_resumes_exactly(
     for tag, value in reference["final"].items():
         assert summary["final"][tag] == pytest.approx(value, abs=1e-6), tag
 
-    from gan_cli.report import main as gan_report
+    from gan_cli.commands.report import main as gan_report
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

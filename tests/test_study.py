@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from conftest import run_cli, run_gan_run_in_process
-from gan_cli.report import main
+from gan_cli.commands.report import main
 from gan_cli.statistics import compare, describe, holm, verdict
 
 from test_report import make_job

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import job_folder
-from gan_cli import threads
-from gan_cli.sweep import objective_value
+from gan_cli.training import threads
+from gan_cli.sweeps.multirun import objective_value
 
 
 def test_optuna_log_lines_carry_no_colour_codes_in_a_pipe(monkeypatch):

@@ -13,8 +13,8 @@ import urllib.parse
 import urllib.request
 
 from conftest import console_script
-from gan_cli.job_names import MAX_NAME_BYTES, job_dirname, job_label
-from gan_cli.tensorboard_layout import CATEGORY, LOG_2_TAG, charts_for
+from gan_cli.sweeps.job_names import MAX_NAME_BYTES, job_dirname, job_label
+from gan_cli.tracking.tensorboard_layout import CATEGORY, LOG_2_TAG, charts_for
 
 RUNS = ("0_loss=gan,trainer=smoke", "1_loss=wgan,trainer=smoke")
 

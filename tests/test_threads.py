@@ -1,4 +1,4 @@
-"""The thread policy (gan_cli/threads.py): each job's share of the cores, sleeping idle threads,
+"""The thread policy (gan_cli/training/threads.py): each job's share of the cores, sleeping idle threads,
 and never overriding what the user exported."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from gan_cli import threads
+from gan_cli.training import threads
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ def test_job_environment_declares_the_siblings():
 
 def test_policy_is_set_before_torch_loads_and_torch_gets_the_count(tmp_path):
     # a fresh interpreter: OpenMP reads its variables once, when torch loads
-    code = ("import os, sys; from omegaconf import OmegaConf; from gan_cli import threads; "
+    code = ("import os, sys; from omegaconf import OmegaConf; from gan_cli.training import threads; "
             "assert 'torch' not in sys.modules; n = threads.start(OmegaConf.create({'threads': 'auto'})); "
             "import torch; print(n, torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])")
     # its own temporary folder: no gan-run job running elsewhere counts against its cores

@@ -62,7 +62,7 @@ def test_mlflow_and_wandb_record_the_curves_config_and_files_of_a_run(gan_run, t
     history = {m.step: m.value for m in client.get_metric_history(mlflow["run_id"], TAG)}
     assert history.keys() == tensorboard.keys()
     assert all(history[s] == pytest.approx(tensorboard[s], rel=1e-6) for s in history)
-    assert run.data.params["steps"] == "10" and run.data.params["loss/_target_"] == "gan_cli.losses.NonSaturatingGANLoss"
+    assert run.data.params["steps"] == "10" and run.data.params["loss/_target_"] == "gan_cli.objectives.losses.NonSaturatingGANLoss"
     artifacts = {a.path for a in client.list_artifacts(mlflow["run_id"])}
     assert {"summary.json", "figures"} <= artifacts
     assert client.list_artifacts(mlflow["run_id"], "figures")

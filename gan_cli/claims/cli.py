@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     from gan_cli.claims.runs import launch, read_runs
 
     if args.jobs is None:  # toy jobs use a core each better than two threads do (docs/claims.md)
-        from gan_cli.threads import usable_cores
+        from gan_cli.training.threads import usable_cores
 
         args.jobs = usable_cores()
     if args.jobs < 1:

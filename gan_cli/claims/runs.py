@@ -2,7 +2,7 @@
 
 The jobs run as ``gan-run -m ...`` (the console script, in a subprocess): the claims measure
 what users run. Parallel jobs use Hydra's joblib launcher, and gan-run's thread policy
-(gan_cli/threads.py) gives each its share of the cores, so jobs do not fight over them.
+(gan_cli/training/threads.py) gives each its share of the cores, so jobs do not fight over them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanRunError
-from gan_cli.jobs import find_jobs, read_summary, section
+from gan_cli.sweeps.jobs import find_jobs, read_summary, section
 
 
 def gan_run_executable() -> list[str]:

@@ -14,7 +14,7 @@ CURVE = {"wgan": "eval/wasserstein_estimate", "wgan_gp": "eval/wasserstein_estim
 
 def paired(run: RunJob, tag: str) -> list[tuple[int, float, float]]:
     """(step, value of ``tag``, eval/wasserstein_exact) at every evaluation: both come from the
-    same evaluation samples (gan_cli.evaluation)."""
+    same evaluation samples (gan_cli.evaluation.during_training)."""
     exact = dict(run.scalars("eval/wasserstein_exact"))
     return [(s, v, exact[s]) for s, v in run.scalars(tag) if s in exact]
 
@@ -74,10 +74,10 @@ class WganLossTracksQuality(Claim):
 
     @staticmethod
     def floor(runs: list[RunJob]) -> dict | None:
-        """W1 between two independent real samples of the run's eval_samples points (gan_cli.w1_floor)."""
+        """W1 between two independent real samples of the run's eval_samples points (gan_cli.evaluation.w1_floor)."""
         import yaml
 
-        from gan_cli.w1_floor import floor_of_config
+        from gan_cli.evaluation.w1_floor import floor_of_config
 
         for run in runs:
             config_path = run.folder / ".hydra" / "config.yaml"
