@@ -127,11 +127,11 @@ def test_the_allowlist_is_every_shipped_target_and_torch_optimizers_only():
 
 
 def test_a_users_own_class_rebuilds_once_allowed(tmp_path, monkeypatch):
-    """Trained with model.generator._target_=mynets.TinyG; gan-sample refuses it until the user
+    """Trained with model.generator._target_=trustnets.TinyG; gan-sample refuses it until the user
     allows it, by flag or by variable (a module tree with .*)."""
     from gan_cli.commands import sample
 
-    (tmp_path / "mynets.py").write_text(
+    (tmp_path / "trustnets.py").write_text(
         "import torch\n"
         "class TinyG(torch.nn.Module):\n"
         "    def __init__(self, in_features, out_features, output_offset=0.0, hidden=(), activation='relu'):\n"
@@ -142,13 +142,13 @@ def test_a_users_own_class_rebuilds_once_allowed(tmp_path, monkeypatch):
         "        return self.net(z)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    run = run_gan_run_in_process(*SMOKE, "steps=2", "model.generator._target_=mynets.TinyG",
+    run = run_gan_run_in_process(*SMOKE, "steps=2", "model.generator._target_=trustnets.TinyG",
                                  f"hydra.run.dir={tmp_path / 'run'}")
     assert run.returncode == 0, run.stderr
     ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
-    assert_refused(in_process(sample.main, ckpt, "--out", "a.npy"), "model.generator._target_", "mynets.TinyG")
-    assert in_process(sample.main, ckpt, "--out", "a.npy", "--allow-target", "mynets.TinyG").returncode == 0
-    monkeypatch.setenv("GAN_RUN_ALLOW_TARGETS", "otherpkg.X, mynets.*")
+    assert_refused(in_process(sample.main, ckpt, "--out", "a.npy"), "model.generator._target_", "trustnets.TinyG")
+    assert in_process(sample.main, ckpt, "--out", "a.npy", "--allow-target", "trustnets.TinyG").returncode == 0
+    monkeypatch.setenv("GAN_RUN_ALLOW_TARGETS", "otherpkg.X, trustnets.*")
     assert in_process(sample.main, ckpt, "--out", "b.npy", "--num", "7").returncode == 0
     assert np.load(tmp_path / "b.npy").shape == (7, 2)
 

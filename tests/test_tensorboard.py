@@ -16,7 +16,7 @@ from conftest import console_script
 from gan_cli.sweeps.job_names import MAX_NAME_BYTES, job_dirname, job_label
 from gan_cli.tracking.tensorboard_layout import CATEGORY, LOG_2_TAG, charts_for
 
-RUNS = ("0_loss=gan,trainer=smoke", "1_loss=wgan,trainer=smoke")
+RUNS = ("0_loss-gan_trainer-smoke", "1_loss-wgan_trainer-smoke")
 
 
 def free_port() -> int:

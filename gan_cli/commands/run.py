@@ -65,9 +65,9 @@ def run_job(cfg: DictConfig) -> float:
     try:
         from hydra.core.hydra_config import HydraConfig
 
-        config.check_additions(cfg, list(HydraConfig.get().overrides.task))
         config.check(cfg)  # before the heavy imports: a bad value fails fast
-        config.check_constraint(cfg, Path(config_dir()))
+        config.check_constraint(cfg, Path(config_dir()))  # names a group's own keys, before "nothing reads it"
+        config.check_additions(cfg, list(HydraConfig.get().overrides.task))
         failed = float(cfg.get("objective_if_failed", failed))
         if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (sweeps/resume.py)
             from hydra.core.hydra_config import HydraConfig
@@ -116,15 +116,15 @@ def run_job(cfg: DictConfig) -> float:
 
 def main() -> None:
     """``gan-run``: check the command line, run the job or sweep, exit non-zero if a job failed."""
-    from gan_cli.commands import preflight
+    from gan_cli.commands import preflight, resume_run
     from gan_cli.errors import GanRunError
-
-    from gan_cli.commands import resume_run
 
     try:
         sys.argv[1:] = resume_run.expand(sys.argv[1:])  # --resume DIR: the run's own command line
         preflight.check_command_line(sys.argv[1:], Path(config_dir()))
     except GanRunError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":  # as Hydra does: the whole traceback on request
+            raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     from gan_cli.commands.help import print_help

@@ -39,10 +39,10 @@ def locate(target: str, key: str) -> Any:
         raise GanRunError(f"{key}._target_={target}: importing {name} failed: {type(e).__name__}: "
                           f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}") from None
     for part in parts[1:]:
+        module = f"{name}.{part}"  # the dotted path so far, whether an attribute or a submodule
         if hasattr(found, part):
-            found = getattr(found, part)
+            found, name = getattr(found, part), module
             continue
-        module = f"{name}.{part}"
         try:
             found = importlib.import_module(module)
         except ModuleNotFoundError as e:
