@@ -172,7 +172,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     evaluator = build_image_evaluator(cfg, dataset)
     if image_shape is not None:
         if evaluator is None:
-            raise GanRunError("eval.features=none: there is nothing to compute; accepted: auto, classifier, inception")
+            raise GanRunError("eval.features=none: there is nothing to compute; accepted: auto, classifier, "
+                              "autoencoder, inception")
         metrics = evaluator(fake)
         return {**source, "metrics": metrics, "eval_provenance": evaluator.provenance, "eval_floor": evaluator.floor}
     metrics = toy_metrics(dataset, fake)
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     if floor:
         print(f"floor: {floor['protocol']}")
         for k, read in floor.get("misread", {}).items():
-            print(f"misread floor: real images of {k} true triples read as {read['modes']} modes (KL {read['mode_kl']:.3g})")
+            print(f"misread floor: real images of {k} true triples read as {read['modes']} modes "
+                  f"(KL {read['mode_kl']:.3g})")
     print(f"wrote {out}", file=sys.stderr)
 
 

@@ -201,7 +201,7 @@ def test_every_labelled_image_dataset_exposes_its_classes(tmp_path):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("eval.features=fid", "eval.features='fid' is not accepted; accepted: auto, classifier, inception, none"),
+    ("eval.features=fid", "eval.features='fid' is not accepted; accepted: auto, classifier, autoencoder, inception, none"),
     ("eval.classifier_steps=0", "eval.classifier_steps=0 is not accepted; accepted: an integer >= 1"),
 ])
 def test_a_bad_eval_setting_is_a_one_line_error_before_training(gan_run, tmp_path, override, message):

@@ -100,7 +100,8 @@ def test_held_out_digits_as_a_png_folder_score_near_the_floor_against_the_idx_ha
     a, b = order[:600], order[600:900]
     idx = tmp_path / "idx"
     idx.mkdir()
-    (idx / "train-images-idx3-ubyte").write_bytes(np.array([0x803, len(a), 28, 28], ">u4").tobytes() + digits[a].tobytes())
+    (idx / "train-images-idx3-ubyte").write_bytes(np.array([0x803, len(a), 28, 28], ">u4").tobytes()
+                                                  + digits[a].tobytes())
     (idx / "train-labels-idx1-ubyte").write_bytes(np.array([0x801, len(a)], ">u4").tobytes()
                                                   + labels[a].astype(np.uint8).tobytes())
     pngs = png_folder(tmp_path / "png", digits[b])
