@@ -302,6 +302,10 @@ def floor_note(jobs: list[Job], metrics: list[str]) -> str:
     for job in jobs:
         stats = (job.floor or {}).get("metrics", {})
         shown = [f"{tag} {stats[tag]['mean']:.4g} ± {stats[tag]['std']:.2g}" for tag in tags if tag in stats]
+        misread = (job.floor or {}).get("misread") if "eval/modes" in tags else None
+        if misread:  # Stacked MNIST: modes the classifier reads in real images of k true triples
+            shown.append("eval/modes of real images of k true triples " +
+                         ", ".join(f"{k}: {m['modes']}" for k, m in misread.items()))
         if shown:
             lines.setdefault(f"{', '.join(shown)} ({job.floor.get('protocol', '')})", []).append(job.name)
     if not lines:

@@ -118,17 +118,20 @@ def test_held_out_digits_as_a_png_folder_score_near_the_floor_against_the_idx_ha
 
 
 def test_gan_report_marks_values_within_the_floor_and_states_it(tmp_path):
-    floor = {"metrics": {"eval/fid": {"mean": 2.0, "std": 0.5}}, "protocol": "5 draws of two disjoint sets of 64"}
+    floor = {"metrics": {"eval/fid": {"mean": 2.0, "std": 0.5}}, "protocol": "5 draws of two disjoint sets of 64",
+             "misread": {"10": {"true_modes": 10, "modes": 14, "mode_kl": 2.0}}}
     for name, fid in (("0", 2.4), ("1", 30.0)):
         job = tmp_path / name
         job.mkdir()
         job.joinpath("summary.json").write_text(json.dumps({
-            "status": "completed", "overrides": [f"seed={name}"], "steps": 10, "final": {"eval/fid": fid},
+            "status": "completed", "overrides": [f"seed={name}"], "steps": 10,
+            "final": {"eval/fid": fid, "eval/modes": 50},
             "eval_provenance": {"extractor": "classifier", "classifier_key": "abc"}, "eval_floor": floor}))
-    table = report.report(report.parse_args([str(tmp_path), "--metrics", "eval/fid"]))
+    table = report.report(report.parse_args([str(tmp_path), "--metrics", "eval/fid,eval/modes"]))
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
     assert "≈ real" in rows["0"] and "≈ real" not in rows["1"]
-    assert "eval/fid 2 ± 0.5 (5 draws of two disjoint sets of 64)" in table
+    assert "eval/fid 2 ± 0.5, eval/modes of real images of k true triples 10: 14 (5 draws of two disjoint sets of 64)" \
+        in table
 
 
 def test_tensorboard_draws_each_image_metric_beside_its_floor():
