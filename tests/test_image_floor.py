@@ -79,7 +79,9 @@ def test_a_model_trained_on_a_flat_folder_of_pngs_is_evaluated_with_floors(gan_r
     (run,) = (tmp_path / "outputs" / "runs").iterdir()
     summary = json.loads((run / "summary.json").read_text())
     assert summary["eval_provenance"]["extractor"] == "autoencoder"
-    assert summary["eval_provenance"]["reference_pool"]["size"] == 24
+    feature, pool = features.reference_split(48)  # the autoencoder trained on one half, the metrics read the other
+    assert summary["eval_provenance"]["feature_split"]["indices_sha256"] == features.index_digest(feature)
+    assert summary["eval_provenance"]["reference_pool"] == {"size": 24, "indices_sha256": features.index_digest(pool)}
     assert summary["eval_floor"]["metrics"]["eval/fid"]["mean"] > 0
     evaluate.main([str(run / "checkpoints" / "last.ckpt"), "--out", str(tmp_path / "eval.json")])
     lines = eval_lines(capsys.readouterr().out)
