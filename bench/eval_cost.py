@@ -74,7 +74,8 @@ def main() -> None:
             generated, t = timed(evaluator.features, images)
             times["fake"].append(t)
             times["fid"].append(timed(frechet_distance, real, generated)[1])
-            times["kid"].append(timed(kernel_distance, real, generated, subset_size=evaluator.kid_subset_size)[1])
+            subset_size = evaluator.kid_subset_size(len(real))
+            times["kid"].append(timed(kernel_distance, real, generated, subset_size=subset_size)[1])
             m = min(evaluator.prdc_samples, n)
             times["prdc"].append(timed(prdc, real[:m], generated[:m])[1])
             start = time.perf_counter()  # what an evaluation after the first costs: real features cached

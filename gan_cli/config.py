@@ -158,7 +158,7 @@ RULES = (
       for net in ("generator", "discriminator")),
     Rule("model.discriminator.norm", str, choices=("batch", "layer", "none")),
     Rule("dataset.num_workers", int, 0),
-    Rule("eval.features", str, choices=("auto", "classifier", "inception", "none")),
+    Rule("eval.features", str, choices=("auto", "classifier", "autoencoder", "inception", "none")),
     Rule("eval.classifier_steps", int, 1),
     Rule("eval.prdc_samples", int, 6),  # k-NN with k = 5 needs at least 6 points
     Rule("dataset.num_points", int, 1),

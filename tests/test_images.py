@@ -440,7 +440,7 @@ def test_shapes_dataset_sampling_is_seeded_by_torch():
 def test_gan_run_trains_on_mnist_files_and_names_a_truncated_one(gan_run, tmp_path):
     mnist = tmp_path / "mnist"
     write_mnist(mnist, mnist_pixels(), gz=True)
-    # no label file beside the images: no classifier features (eval.features=auto would refuse)
+    # no label file beside the images: no classifier features (eval.features=auto would train the autoencoder)
     result = gan_run("dataset=mnist", f"dataset.path={mnist}", "trainer=smoke", "batch_size=16", "eval.features=none",
                      "hydra.run.dir=run_ok")
     assert result.returncode == 0, result.stderr

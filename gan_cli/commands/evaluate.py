@@ -5,7 +5,8 @@
     gan-eval --images samples/ dataset=shapes                         # a folder of PNG/JPEG files
     gan-eval --images samples.npy dataset=stacked_mnist               # N×C×H×W, in [-1, 1] or uint8
 
-Prints one ``tag value`` line per metric and writes them, with their provenance, as JSON
+Prints one ``tag value`` line per metric, with its real-versus-real floor beside it on image
+data (gan_cli.image_floor), and writes them, with their provenance and floor, as JSON
 (``--out``, default ``gan_eval.json``). The real images and the feature extractor are those
 of gan-run's evaluation (gan_cli.evaluation.image_evaluation), so the numbers match a run's ``eval/*``.
 """
@@ -208,13 +209,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     evaluator = build_image_evaluator(cfg, dataset)
     if image_shape is not None:
         if evaluator is None:
-            raise GanRunError("eval.features=none: there is nothing to compute; accepted: auto, classifier, inception")
+            raise GanRunError("eval.features=none: there is nothing to compute; accepted: auto, classifier, "
+                              "autoencoder, inception")
         metrics = evaluator(fake)
-        provenance = evaluator.provenance
-    else:
-        metrics = toy_metrics(dataset, fake)
-        provenance = {"extractor": "raw coordinates", "samples": len(fake)}
-    return {**source, "metrics": metrics, "eval_provenance": provenance}
+        return {**source, "metrics": metrics, "eval_provenance": evaluator.provenance, "eval_floor": evaluator.floor}
+    metrics = toy_metrics(dataset, fake)
+    return {**source, "metrics": metrics, "eval_provenance": {"extractor": "raw coordinates", "samples": len(fake)}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -232,8 +232,17 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         print(f"error: --out {args.out}: {e.strerror}", file=sys.stderr)
         sys.exit(2)
+    from gan_cli.evaluation.image_floor import floor_text
+
+    floor = result.get("eval_floor")
     for tag, value in result["metrics"].items():
-        print(f"{tag} {value:.6g}")
+        beside = floor_text(tag, value, floor)
+        print(f"{tag} {value:.6g}" + (f"   {beside}" if beside else ""))
+    if floor:
+        print(f"floor: {floor['protocol']}")
+        for k, read in floor.get("misread", {}).items():
+            print(f"misread floor: real images of {k} true triples read as {read['modes']} modes "
+                  f"(KL {read['mode_kl']:.3g})")
     print(f"wrote {out}", file=sys.stderr)
 
 

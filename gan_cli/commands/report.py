@@ -165,6 +165,7 @@ class Column:
     value: Callable[[Job], Any]
     text: Callable[[Any], str] = cell_text
     numeric: bool = False  # right-aligned in Markdown
+    mark: Callable[[Job], str] = lambda job: ""  # appended in Markdown only (the floor's verdict)
 
 
 def report_columns(jobs: list[Job], metrics: list[str]) -> list[Column]:
@@ -178,7 +179,8 @@ def report_columns(jobs: list[Job], metrics: list[str]) -> list[Column]:
         Column("steps done" if "steps" in swept else "steps", lambda job: job.steps, numeric=True),
         Column("wall time (s)", lambda job: job.wall_time_s, lambda v: cell_text(v, ".1f"), numeric=True),
     ]
-    columns += [Column(name, lambda job, name=name: job.metrics.get(name), numeric=True) for name in metrics]
+    columns += [Column(name, lambda job, name=name: job.metrics.get(name), numeric=True,
+                       mark=lambda job, name=name: floor_mark(job, name)) for name in metrics]
     if any(job.error for job in jobs):
         columns.append(Column("error", lambda job: job.error))
     return columns
@@ -192,7 +194,7 @@ def markdown_cell(text: str) -> str:
 def to_markdown(columns: list[Column], jobs: list[Job]) -> str:
     """A Markdown table, padded so that it also reads as a table in a terminal."""
     headers = [markdown_cell(c.header) for c in columns]
-    cells = [[markdown_cell(c.text(c.value(job))) for c in columns] for job in jobs]
+    cells = [[markdown_cell(c.text(c.value(job)) + c.mark(job)) for c in columns] for job in jobs]
     widths = [max(3, len(headers[i]), *(len(row[i]) for row in cells)) for i in range(len(columns))]
 
     def line(texts: list[str]) -> str:
@@ -281,6 +283,38 @@ def plot_metric(path: Path, metric: str, jobs: list[Job], title: str) -> None:
         raise GanRunError(f"--plot {path}: {str(e).splitlines()[0]}") from e
 
 
+def floor_mark(job: Job, name: str) -> str:
+    """`` ≈ real`` where an image metric lies within its real-versus-real floor's spread."""
+    value = job.metrics.get(name)
+    if job.floor is None or not isinstance(value, (int, float)):
+        return ""
+    from gan_cli.evaluation.image_floor import within_floor
+
+    return " ≈ real" if within_floor(name.removeprefix(BEST_PREFIX), float(value), job.floor) else ""
+
+
+def floor_note(jobs: list[Job], metrics: list[str]) -> str:
+    """A line per distinct floor of the image metrics shown, naming its jobs; '' without floors."""
+    from gan_cli.evaluation.image_floor import SPREAD
+
+    tags = list(dict.fromkeys(m.removeprefix(BEST_PREFIX) for m in metrics))
+    lines: dict[str, list[str]] = {}
+    for job in jobs:
+        stats = (job.floor or {}).get("metrics", {})
+        shown = [f"{tag} {stats[tag]['mean']:.4g} ± {stats[tag]['std']:.2g}" for tag in tags if tag in stats]
+        misread = (job.floor or {}).get("misread") if "eval/modes" in tags else None
+        if misread:  # Stacked MNIST: modes the classifier reads in real images of k true triples
+            shown.append("eval/modes of real images of k true triples " +
+                         ", ".join(f"{k}: {m['modes']}" for k, m in misread.items()))
+        if shown:
+            lines.setdefault(f"{', '.join(shown)} ({job.floor.get('protocol', '')})", []).append(job.name)
+    if not lines:
+        return ""
+    head = (f"Real-vs-real floor (mean ± std); ≈ real: within {SPREAD:g} std of it, indistinguishable from "
+            "real data:")
+    return "\n".join(["", head, *(f"- jobs {', '.join(names)}: {text}" for text, names in lines.items())])
+
+
 # ---------------------------------------------------------------- the command
 
 
@@ -318,7 +352,7 @@ def report(args: argparse.Namespace) -> str:
     if args.csv:
         write_csv(Path(args.csv), columns, jobs)
         print(f"wrote {args.csv}", file=sys.stderr)
-    return to_markdown(columns, jobs)
+    return to_markdown(columns, jobs) + floor_note(jobs, metrics)
 
 
 def parser_default(option: str) -> Any:

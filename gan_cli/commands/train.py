@@ -226,7 +226,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trackers = tracker_locations(trainer.loggers, cfg.get("logger")) if trainer.is_global_zero else {}
         summary.data["threads"]["intra_op_at_end"] = torch.get_num_threads()  # threads=auto follows other jobs
         summary.write(status="completed", steps=steps, trackers=trackers, peak_memory_mib=peak_memory_mib(),
-                      eval_provenance=evaluation.provenance, **scalars)
+                      eval_provenance=evaluation.provenance,
+                      **({"eval_floor": evaluation.floor} if evaluation.image_evaluator else {}), **scalars)
         if trainer.is_global_zero:
             publish_to_trackers(trainer.loggers, run_dir)  # figures and summary.json as artifacts
     except BaseException as e:

@@ -120,8 +120,27 @@ def cifar10(path: str, resolution: int = 32, include_test: bool = False, num_wor
 
 
 def image_folder(path: str, resolution: int = 32, channels: int = 3, num_workers: int = 2) -> ImageData:
-    """Every PNG/JPEG under ``path`` (see ``read_image_folder``)."""
-    return ImageData(read_image_folder(path, resolution, channels), num_workers)
+    """Every PNG/JPEG under ``path`` (see ``read_image_folder``). Where every image sits in a
+    subfolder of ``path`` and there are at least two (torchvision's ImageFolder convention),
+    the subfolder is its class, which the evaluation's feature classifier learns."""
+    images = read_image_folder(path, resolution, channels)
+    labels = folder_labels(path)
+    return ImageData(images, num_workers, labels=labels if labels is not None and len(labels) == len(images) else None)
+
+
+def folder_labels(path: str) -> np.ndarray | None:
+    """The class of each image under ``path``, in ``read_image_folder``'s order: the index of its
+    subfolder among the sorted subfolder names; None unless every image is one level down in
+    one of two or more subfolders."""
+    from pathlib import Path
+
+    folder = Path(path).expanduser()
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    parts = [f.relative_to(folder).parts for f in files]
+    classes = sorted({p[0] for p in parts})
+    if not parts or any(len(p) != 2 for p in parts) or len(classes) < 2:
+        return None
+    return np.array([classes.index(p[0]) for p in parts], dtype=np.int64)
 
 
 def shapes(num_images: int = 10000, resolution: int = 32, channels: int = 3, seed: int = 0,

@@ -30,6 +30,7 @@ from gan_cli.training.curves import measurement_rng
 from gan_cli.data.toy import GaussianMixture
 from gan_cli.evaluation.directions import higher_is_better
 from gan_cli.training.guards import check_finite
+from gan_cli.evaluation.image_floor import floor_tags
 from gan_cli.evaluation.image_metrics import PRDC_K, prdc
 from gan_cli.evaluation.lipschitz import critic_lipschitz
 from gan_cli.evaluation.metrics import mode_coverage, wasserstein_exact
@@ -62,6 +63,16 @@ class Evaluation(Callback):
         if self.image_evaluator is not None:
             return self.image_evaluator.provenance
         return {"extractor": "raw coordinates", "prdc_k": PRDC_K, "samples": self.num_samples}
+
+    @property
+    def chart_tags(self) -> tuple[str, ...]:
+        """Tags that start a chart of tensorboard_layout.CHARTS (the image metrics beside their floor)."""
+        return ("eval/fid", "eval/kid_mean", "eval/precision", "eval/density") if self.image_evaluator else ()
+
+    @property
+    def floor(self) -> dict | None:
+        """The image metrics' real-versus-real floor (gan_cli.evaluation.image_floor), for summary.json."""
+        return self.image_evaluator.floor if self.image_evaluator is not None else None
 
     @property
     def step_periods(self) -> tuple[int, ...]:
@@ -168,6 +179,8 @@ class Evaluation(Callback):
     def _log_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule, real, fake, step: int) -> None:
         metrics = self.metrics(pl_module, real, fake)
         write_to_loggers(trainer.loggers, metrics, step)
+        if self.image_evaluator is not None:  # the floor as a constant line beside each image metric
+            write_to_loggers(trainer.loggers, floor_tags(self.image_evaluator.floor), step)
         for tag, value in metrics.items():
             if higher_is_better(tag) is None:  # a property of the critic: no best/ value
                 continue

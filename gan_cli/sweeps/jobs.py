@@ -38,6 +38,7 @@ class Job:
     # metric name -> value: every final curve value under its tag, every best eval value under
     # "best <tag>". Values are floats, or strings such as "nan" for a curve that blew up.
     metrics: dict[str, float | str] = field(default_factory=dict)
+    floor: dict | None = None  # summary.json's eval_floor: the image metrics' real-versus-real floor
 
     def override_values(self) -> dict[str, str] | None:
         """The task overrides as key -> value (``optim.lr=0.001`` -> ``{"optim.lr": "0.001"}``)."""
@@ -111,6 +112,7 @@ def read_job(folder: Path) -> Job:
         wall_time_s=summary.get("wall_time_s"),
         error=summary.get("error"),
         metrics=metrics_of(summary),
+        floor=summary.get("eval_floor") if isinstance(summary.get("eval_floor"), dict) else None,
     )
 
 

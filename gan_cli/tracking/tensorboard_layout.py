@@ -23,6 +23,12 @@ CHARTS = {
     "JS estimate vs log 2": ["discriminator/js_estimate", LOG_2_TAG],
     "critic estimate vs exact W1": ["critic/wasserstein_estimate", "eval/wasserstein_exact"],
     "gradient norms: G vs D": ["grad_norm/generator", "grad_norm/discriminator"],
+    # image metrics beside their real-versus-real floor (gan_cli.image_floor): a value at its
+    # floor is as close to the data as two real sets are
+    "FID vs real-vs-real floor": ["eval/fid", "reference/fid_floor"],
+    "KID vs real-vs-real floor": ["eval/kid_mean", "reference/kid_mean_floor"],
+    "precision, recall vs floor": [r"eval/(precision|recall)", r"reference/(precision|recall)_floor"],
+    "density, coverage vs floor": [r"eval/(density|coverage)", r"reference/(density|coverage)_floor"],
 }
 CATEGORY = "gan-run: comparisons"
 
@@ -49,7 +55,8 @@ class StoryLayout(Callback):
         return [lg.experiment for lg in trainer.loggers if isinstance(lg, pl.loggers.TensorBoardLogger)]
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        tags = pl_module.metric_tags()
+        # the per-step curves, and the evaluation's tags that charts start from (eval/fid on images)
+        tags = pl_module.metric_tags() + [t for cb in trainer.callbacks for t in getattr(cb, "chart_tags", ())]
         for writer in self._writers(trainer):
             writer.add_custom_scalars(layout(tags))
         self._log_2(trainer, pl_module, tags)
