@@ -100,7 +100,7 @@ def compare(a: Mapping[str, float], b: Mapping[str, float], confidence: float = 
         result = stats.ttest_rel(x, y)
         interval = result.confidence_interval(confidence_level=confidence)
         return Comparison(difference, float(interval.low), float(interval.high),
-                          f"paired t-test (n = {len(d)} pairs by seed)", float(result.pvalue), True, len(x), len(y))
+                          f"paired t-test (n = {len(d)} pairs by replicate)", float(result.pvalue), True, len(x), len(y))
     x, y = np.array(list(a.values()), float), np.array(list(b.values()), float)
     if len(x) == 0 or len(y) == 0:
         return Comparison(None, None, None, "none (a group has no values)", None, False, len(x), len(y))

@@ -117,13 +117,38 @@ def test_the_console_scripts_refuse_a_foreign_target_in_one_line(small_checkpoin
     assert not (tmp_path / "samples.npy").exists() and not (tmp_path / "gan_eval.json").exists()
 
 
-def test_the_allowlist_is_every_shipped_target_and_torch_optimizers_only():
+def test_the_allowlist_is_what_the_shipped_configs_put_where_they_put_it():
     from gan_cli.training.stored_config import is_allowed
 
-    assert is_allowed("torch.optim.Adam") and is_allowed("torch.optim.lr_scheduler.CosineAnnealingLR")
-    for target in ("builtins.open", "numpy.save", "os.system", "torch.save", "gan_cli.evaluation.figures.save_image",
-                   "torch.optim.Adam.step", "torch.optim", "pathlib.Path.write_text"):
-        assert not is_allowed(target), target
+    assert is_allowed("torch.optim.Adam", "optim") and is_allowed("torch.optim.lr_scheduler.CosineAnnealingLR", "lr_schedule")
+    assert is_allowed("gan_cli.models.networks.MLP", "model") and is_allowed("pytorch_lightning.loggers.MLFlowLogger", "logger")
+    for target, where in (("builtins.open", "model"), ("numpy.save", "dataset"), ("os.system", "loss"),
+                          ("torch.save", "optim"), ("gan_cli.evaluation.figures.save_image", "model"),
+                          ("torch.optim.Adam.step", "optim"), ("torch.optim", "optim"), ("pathlib.Path.write_text", "eval"),
+                          # a class the shipped configs name, but elsewhere: a logger opens its database when built
+                          ("pytorch_lightning.loggers.MLFlowLogger", "model"), ("pytorch_lightning.Trainer", "dataset"),
+                          ("torch.optim.Adam", "model")):
+        assert not is_allowed(target, where), (target, where)
+
+
+@pytest.mark.parametrize("level", ["model.generator.bogus", "dataset.bogus"])
+def test_an_allowed_class_out_of_its_place_is_refused_before_it_runs(small_checkpoint, tmp_path, level):
+    """MLFlowLogger is a logger's target; nested in the generator's arguments Hydra would build it
+    (creating its SQLite file) before the generator refused the argument."""
+    from gan_cli.commands import evaluate, sample
+
+    checkpoint = torch.load(small_checkpoint, map_location="cpu", weights_only=True)
+    node = checkpoint["gan_run"]["config"]
+    *parents, last = level.split(".")
+    for key in parents:
+        node = node[key]
+    database = tmp_path / "planted.db"
+    node[last] = {"_target_": "pytorch_lightning.loggers.MLFlowLogger", "tracking_uri": f"sqlite:///{database}"}
+    torch.save(checkpoint, tmp_path / "evil.ckpt")
+    for main in (sample.main, evaluate.main):
+        assert_refused(in_process(main, str(tmp_path / "evil.ckpt"), "--out", str(tmp_path / "x.npy")),
+                       f"{level}._target_", "MLFlowLogger")
+    assert not database.exists()
 
 
 def test_a_users_own_class_rebuilds_once_allowed(tmp_path, monkeypatch):
@@ -207,7 +232,7 @@ def test_gan_sample_console_script_names_non_finite_weights(small_checkpoint, tm
 
 
 IMAGES = {  # a .npy given to gan-eval --images → what the one line names
-    "NaN": (np.full((4, 1, 32, 32), np.nan, dtype=np.float32), "4096 values are NaN or Inf"),
+    "NaN": (np.full((4, 1, 32, 32), np.nan, dtype=np.float32), "4096 of its values are NaN or Inf"),
     "Inf": (np.where(np.eye(32)[None, None] > 0, np.inf, 0.0).repeat(3, 0).astype(np.float32), "NaN or Inf"),
     "out of range": (np.full((3, 1, 32, 32), 255.0, dtype=np.float32), "values range over [255, 255]"),
     "integers that are not uint8": (np.zeros((3, 1, 32, 32), dtype=np.int64), "values of type int64"),

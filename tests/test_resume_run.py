@@ -26,9 +26,14 @@ def test_a_single_run_resumes_from_its_folder_with_its_own_overrides(gan_run, tm
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed" and "loss=wgan" in summary["overrides"]
     assert [p.name for p in (tmp_path / "outputs").iterdir()] == ["run"]  # in its own folder, no new one
-    # an override beside it is checked as on any command line
+    # an override beside it is checked as on any command line, and a refused resume (other
+    # settings, or no steps left) leaves the finished run's folder as it was
+    kept = {name: (run / name).read_bytes() for name in ("summary.json", ".hydra/overrides.yaml", ".hydra/config.yaml")}
     refused = gan_run("--resume", "outputs/run", "steps=7", "loss=gan")
     assert refused.returncode == 2 and "loss (WassersteinLoss → NonSaturatingGANLoss)" in refused.stderr
+    nothing_left = gan_run("--resume", "outputs/run")
+    assert nothing_left.returncode == 2 and "has already trained 5 generator steps" in nothing_left.stderr
+    assert {name: (run / name).read_bytes() for name in kept} == kept
     missing = gan_run("--resume", "outputs/nothing")
     assert missing.returncode == 2 and missing.stderr.startswith("error: --resume outputs/nothing: not a gan-run run folder")
 

@@ -67,7 +67,7 @@ def test_groups_are_described_and_compared_as_scipy_does_paired_by_seed(tmp_path
     assert c["verdict"] == "better"  # more modes, declared higher-is-better
     kl = result["metrics"]["eval/mode_kl"]["comparisons"][0]
     assert kl["verdict"] == "no test" or kl["p_value"] == 1.0  # every KL 0.5: no difference at all
-    assert "loss=wgan_gp − loss=gan" in out and "paired t-test (n = 5 pairs by seed)" in out
+    assert "loss=wgan_gp − loss=gan" in out and "paired t-test (n = 5 pairs by replicate)" in out
 
 
 def test_a_failed_replicate_is_counted_and_the_rest_compared_unpaired(tmp_path, capsys):
@@ -166,6 +166,20 @@ def test_a_baseline_naming_some_keys_is_matched_on_the_others(tmp_path, capsys):
                      ("dataset=ring, constraint=sn", "dataset=ring, constraint=clip"),
                      ("dataset=grid, constraint=gp", "dataset=grid, constraint=clip"),
                      ("dataset=grid, constraint=sn", "dataset=grid, constraint=clip")]
+
+
+def test_a_setting_left_at_its_default_equals_the_same_value_given_explicitly(tmp_path, capsys):
+    """One sweep left optim at its default (adam), a later one set optim=adam: one setting, not two."""
+    first = study_sweep(tmp_path / "a", {"gan": {0: completed(4), 1: completed(6)}})
+    for job in first.iterdir():
+        (job / ".hydra" / "hydra.yaml").write_text("hydra:\n  runtime:\n    choices:\n      optim: adam\n      loss: gan\n")
+    later = study_sweep(tmp_path / "b", {"wgan": {0: completed(9), 1: completed(11)}}, extra=("optim=adam",))
+    _, result = run_study(tmp_path, capsys, str(first), str(later), "--by", "loss")
+    assert [g["label"] for g in result["groups"]] == ["loss=gan", "loss=wgan"]
+    other = study_sweep(tmp_path / "c", {"wgan": {0: completed(9)}}, extra=("optim=rmsprop",))
+    with pytest.raises(SystemExit):
+        main([str(first), str(other), "--by", "loss"])
+    assert "optim differs between the jobs (optim=adam in jobs a/0, a/1; optim=rmsprop in job c/0)" in capsys.readouterr().err
 
 
 def test_holm_matches_its_definition():

@@ -69,6 +69,17 @@ def test_the_grid_search_ranks_settings_by_their_mean_over_seeds(gan_run, tmp_pa
 
 
 @pytest.mark.slow
+def test_image_jobs_under_the_joblib_launcher_start_their_loader_workers(gan_run, tmp_path):
+    """A loky worker's default multiprocessing context cannot start torch's DataLoader workers
+    ('Process' object has no attribute 'env'): the loader asks for the platform's own."""
+    result = gan_run("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=0,1", "trainer=smoke",
+                     "dataset=shapes", "dataset.num_images=128", "dataset.num_workers=1", "model=dcgan",
+                     "model.width=8", "eval.features=none", "hydra.sweep.dir=sweep")
+    assert result.returncode == 0, result.stderr
+    assert "sweep: 2 jobs, 2 completed" in result.stdout
+
+
+@pytest.mark.slow
 def test_joblib_launcher_runs_jobs_in_parallel_processes(gan_run, tmp_path):
     result = gan_run("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "loss=gan,wgan", "trainer=smoke",
                      "hydra.sweep.dir=sweep")

@@ -146,7 +146,8 @@ def read_images(source: str, image_shape: tuple[int, int, int]):
     if array.dtype != np.uint8:
         bad = int(np.size(array) - np.isfinite(array).sum())
         if bad:
-            raise GanRunError(f"--images {source}: {bad} values are NaN or Inf; accepted: floats in [-1, 1], or uint8")
+            raise GanRunError(f"--images {source}: {bad} of its values {'are' if bad > 1 else 'is'} NaN or Inf; "
+                              "accepted: floats in [-1, 1], or uint8")
         low, high = float(array.min()), float(array.max())
         if low < -1.001 or high > 1.001:  # a little slack for float rounding of tanh outputs
             raise GanRunError(f"--images {source}: values range over [{low:.4g}, {high:.4g}]; accepted: floats in "

@@ -41,7 +41,7 @@ was killed before it wrote summary.json is listed with status "no summary"."""
 EPILOG = f"""\
 a study (--by):
   gan-run -m loss=gan,wgan_gp dataset=grid seed='range(5)' hydra/launcher=joblib
-  gan-report multirun/<date>/<time> --by loss --baseline loss=gan
+  gan-report outputs/multiruns/<timestamp> --by loss --baseline loss=gan
   prints, per group and metric, n, mean ± standard error, the 95 % t interval, min, max and how
   many jobs failed, diverged or were interrupted; then each group against the baseline (or every
   pair): the difference of means with its 95 % interval, a paired t-test where both groups have the

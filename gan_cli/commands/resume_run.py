@@ -100,5 +100,39 @@ def expand(argv: list[str]) -> list[str]:
     kept = [o for o in stored if _key(o) not in replaced]
     if any(a.startswith(("--config-dir", "-cd")) for a in options):
         flags = []  # the user's own --config-dir replaces the stored one
+    check_before_hydra([*flags, *options], [*kept, *given], checkpoint)
     return [*flags, *options, *kept, *given, f"ckpt_path={quoted(str(checkpoint))}",
             f"hydra.run.dir={quoted(str(folder))}"]
+
+
+def check_before_hydra(flags: list[str], overrides: list[str], checkpoint: Path) -> None:
+    """Refuse a resume the checkpoint cannot take (other settings, no steps left) before Hydra
+    starts: once it starts, it rewrites the folder's .hydra/ files and a refusal would mark a
+    finished run as failed. The config is composed as gan-run composes it; where it cannot be
+    composed here (an error gan-run itself reports in one line), the job's own check decides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from gan_cli.config import config_dir
+    from gan_cli.training.checkpoints import RESUME_MUST_MATCH, check_resumable
+
+    directories = [flags[i + 1] for i, f in enumerate(flags[:-1]) if f in ("--config-dir", "-cd")]
+    directories += [f.partition("=")[2] for f in flags if f.startswith("--config-dir=")]
+    searchpath = [f"file://{Path(d).expanduser().resolve()}" for d in directories]
+    kept = [o for o in overrides if not _key(o).startswith("hydra.")]
+    stored_searchpath = [o for o in overrides if _key(o) == "hydra.searchpath"]
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+            extra = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else stored_searchpath
+            cfg = compose(config_name="train", overrides=[*kept, *extra])
+        # the settings a resume compares, resolved (the run folder's ${hydra:...} values need a job)
+        resolved = {"steps": cfg.get("steps"),
+                    **{key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg.get(key))
+                       else cfg.get(key) for key in RESUME_MUST_MATCH if key in cfg}}
+    except Exception:  # noqa: BLE001 - composition errors are gan-run's own to report, in the job
+        return
+    finally:
+        GlobalHydra.instance().clear()
+    check_resumable(str(checkpoint), resolved)

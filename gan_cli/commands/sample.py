@@ -61,7 +61,7 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu", allo
     # the weight average (ema_decay > 0) is the generator that the run's evaluations used
     state = checkpoint["state_dict"]
     prefix = "generator_ema.module." if any(k.startswith("generator_ema.module.") for k in state) else "generator."
-    check_weights(state, source, prefix)
+    check_weights(state, source)  # every weight: a file with a non-finite one is corrupted, whichever network
     if data:  # the data's shape travels in the checkpoint: no dataset files needed here
         generator, _ = build_networks(cfg, int(data["dim"]), float(data["generator_offset"]), data.get("image_shape"))
     else:  # checkpoints written before the shape was stored

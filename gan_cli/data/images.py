@@ -90,7 +90,8 @@ class ImageData(RealData):
         loader = DataLoader(dataset, batch_size=n, sampler=sampler, drop_last=True,
                             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                             pin_memory=device.type == "cuda", worker_init_fn=_ignore_stop_signals,
-                            generator=torch.Generator().manual_seed(seed))
+                            generator=torch.Generator().manual_seed(seed),
+                            multiprocessing_context=worker_context() if self.num_workers > 0 else None)
         epoch = 0
         while True:  # ShuffledEpochs never ends; DistributedSampler is one epoch per pass
             if distributed:
@@ -98,6 +99,15 @@ class ImageData(RealData):
             for (batch,) in loader:
                 yield self._to_float(batch.to(device, non_blocking=True))
             epoch += 1
+
+
+def worker_context():
+    """The standard library's own start method for the loader's workers. Inside a job of Hydra's
+    joblib launcher the default context is loky's, whose processes cannot start torch's workers
+    ("'Process' object has no attribute 'env'"); the platform's own default (fork on Linux) can."""
+    import multiprocessing
+
+    return multiprocessing.get_context(multiprocessing.get_all_start_methods()[0])
 
 
 # factories for Hydra's _target_ (conf/dataset/*.yaml)

@@ -69,11 +69,46 @@ class Group:
 
 def replicate_id(job: Job, replicate_keys: list[str]) -> str:
     settings = job_settings(job)
-    return ",".join(f"{key}={settings.get(key, '<default>')}" for key in replicate_keys)
+    return ",".join(f"{key}={settings[key] if key in settings else default_setting(job, key)}" for key in replicate_keys)
 
 
 def job_settings(job: Job) -> dict[str, str]:
-    return {setting_key(k): v for k, v in (job.override_values() or {}).items() if is_setting(setting_key(k))}
+    return {setting_key(k): canonical(v) for k, v in (job.override_values() or {}).items()
+            if is_setting(setting_key(k))}
+
+
+def canonical(value: str) -> str:
+    """An override's value as YAML reads it, so ``1e-3`` and ``0.001``, ``[8,8]`` and ``[8, 8]`` agree."""
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    if isinstance(parsed, (dict, list, bool)) or parsed is None:
+        return json.dumps(parsed) if not isinstance(parsed, str) else parsed
+    return str(parsed) if not isinstance(parsed, float) else repr(parsed)
+
+
+def default_setting(job: Job, key: str) -> str:
+    """What a job that did not override ``key`` ran with: the option Hydra chose for a config
+    group (``.hydra/hydra.yaml``), else the value in its composed config (``.hydra/config.yaml``);
+    ``<default>`` where the folder does not say."""
+    import yaml
+
+    try:
+        hydra = yaml.safe_load((job.folder / ".hydra" / "hydra.yaml").read_text()) or {}
+        choice = ((hydra.get("hydra") or {}).get("runtime") or {}).get("choices", {}).get(key)
+        if isinstance(choice, str):
+            return choice
+        node: Any = yaml.safe_load((job.folder / ".hydra" / "config.yaml").read_text()) or {}
+        for part in key.split("."):
+            node = node[part]
+        if not isinstance(node, dict):
+            return canonical(yaml.safe_dump(node, default_flow_style=True).strip().removesuffix("..."))
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError):
+        pass
+    return "<default>"
 
 
 def group_jobs(jobs: list[Job], by: list[str], replicate_keys: list[str]) -> tuple[list[Group], list[Job]]:
@@ -87,6 +122,10 @@ def group_jobs(jobs: list[Job], by: list[str], replicate_keys: list[str]) -> tup
         raise GanRunError("no job has recorded overrides (summary.json or .hydra/overrides.yaml); nothing to group")
     settings = {id(job): job_settings(job) for job in known}
     all_keys = list(dict.fromkeys(key for job in known for key in settings[id(job)]))
+    for job in known:  # a key one job set and another left at its default: the value it ran with
+        for key in all_keys:
+            if key not in settings[id(job)]:
+                settings[id(job)][key] = default_setting(job, key)
     for key in by:
         if key not in all_keys:
             raise GanRunError(f"--by {key}: no job sets it; the jobs' settings: {', '.join(all_keys) or 'none'}")

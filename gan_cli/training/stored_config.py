@@ -35,16 +35,25 @@ ALLOW_VARIABLE = "GAN_RUN_ALLOW_TARGETS"
 
 
 @lru_cache(maxsize=1)
-def shipped_targets() -> frozenset[str]:
-    """Every ``_target_`` that a YAML file of gan-run's config groups names."""
+def shipped_targets() -> dict[str, frozenset[str]]:
+    """Per top-level key of the config (model, dataset, loss, optim, logger, ...), every
+    ``_target_`` that gan-run's config files put under it. A target is allowed only where the
+    shipped configs put it: a logger class (which opens a database when built) is a logger's
+    target, never a nested argument of the generator."""
     import yaml
 
     from gan_cli.config import config_dir
 
-    found: set[str] = set()
-    for path in Path(config_dir()).rglob("*.yaml"):
-        found.update(target for target, _ in _targets(yaml.safe_load(path.read_text()) or {}, ""))
-    return frozenset(found)
+    found: dict[str, set[str]] = {}
+    root = Path(config_dir())
+    for path in root.rglob("*.yaml"):
+        text = path.read_text()
+        group = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else ""
+        package_global = "@package _global_" in text[:200]  # a preset: its keys are the top-level ones
+        for target, key in _targets(yaml.safe_load(text) or {}, ""):
+            where = key.split(".")[0].split("[")[0] if (package_global or not group) else group
+            found.setdefault(where, set()).add(target)
+    return {where: frozenset(targets) for where, targets in found.items()}
 
 
 @lru_cache(maxsize=1)
@@ -69,8 +78,13 @@ def user_allowed(extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(entry.strip() for entry in (*extra, *from_env) if entry.strip())
 
 
-def is_allowed(target: str, extra: Iterable[str] = ()) -> bool:
-    if target in shipped_targets() or target in torch_targets():
+def is_allowed(target: str, where: str, extra: Iterable[str] = ()) -> bool:
+    """Whether ``target`` may be built under the top-level key ``where`` (``model``, ``dataset``,
+    ...): one that the shipped configs put there, a torch optimizer or schedule under ``optim`` or
+    ``lr_schedule``, or one the user allowed (anywhere)."""
+    if target in shipped_targets().get(where, ()):
+        return True
+    if where in ("optim", "lr_schedule") and target in torch_targets():
         return True
     for entry in user_allowed(extra):
         if target == entry or (entry.endswith(".*") and target.startswith(entry[:-1])):
@@ -107,12 +121,14 @@ def check_targets(config: dict, source: str, extra: Iterable[str] = ()) -> None:
     """Raise GanRunError for the first ``_target_`` in ``config`` (at any depth) that is not on
     the allowlist, or for an interpolation; ``source`` starts the message (``checkpoint: <path>``)."""
     for target, key in _targets(config, ""):
-        if not isinstance(target, str) or not is_allowed(target, extra):
+        where = key.split(".")[0].split("[")[0]
+        if not isinstance(target, str) or not is_allowed(target, where, extra):
+            flag = "" if source.startswith("ckpt_path") else f" (or --allow-target {target})"
             raise GanRunError(
                 f"{source}: its stored config sets {key}={target!r}, which gan-run does not build from a "
-                f"checkpoint (only its own config groups' classes and torch's optimizers and schedules); "
-                f"if you trust this file and that is your own class, allow it with "
-                f"{ALLOW_VARIABLE}={target} (or --allow-target {target}); see docs/reliability.md")
+                f"checkpoint (only what its own config groups put under {where}, and torch's optimizers and "
+                f"schedules under optim); if you trust this file and that is your own class, allow it with "
+                f"{ALLOW_VARIABLE}={target}{flag}; see docs/reliability.md")
     for value, key in _strings(config, ""):
         if "${" in value:
             raise GanRunError(f"{source}: its stored config sets {key}={value!r}, an interpolation; gan-run "
