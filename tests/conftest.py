@@ -59,7 +59,18 @@ def run_gan_run_in_process(*args: str) -> subprocess.CompletedProcess:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
         sys.argv = argv
+        shut_down_joblib_workers()
     return subprocess.CompletedProcess(["gan-run", *args], code, out.getvalue(), err.getvalue())
+
+
+def shut_down_joblib_workers() -> None:
+    """Hydra's joblib launcher keeps loky's worker processes for the next sweep of this process,
+    and they keep the folder they started in: the next test's relative hydra.sweep.dir would land
+    in the last test's folder. A user's gan-run is one sweep per process; a test's must be too."""
+    if "joblib" in sys.modules:
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
 
 
 def in_process(main, *args: str) -> subprocess.CompletedProcess:
