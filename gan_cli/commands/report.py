@@ -23,6 +23,7 @@ from typing import Any
 
 from gan_cli.errors import GanRunError
 from gan_cli.sweeps.jobs import BEST_PREFIX, Job, find_jobs
+from gan_cli.sweeps.markdown import table
 from gan_cli.evaluation.provenance import check_feature_spaces
 
 # The protocol metrics are what compare jobs trained with different losses: the loss values
@@ -186,23 +187,10 @@ def report_columns(jobs: list[Job], metrics: list[str]) -> list[Column]:
     return columns
 
 
-def markdown_cell(text: str) -> str:
-    # a "|" would end the cell, a newline the row
-    return " ".join(text.split("\n")).replace("|", "\\|")
-
-
 def to_markdown(columns: list[Column], jobs: list[Job]) -> str:
     """A Markdown table, padded so that it also reads as a table in a terminal."""
-    headers = [markdown_cell(c.header) for c in columns]
-    cells = [[markdown_cell(c.text(c.value(job)) + c.mark(job)) for c in columns] for job in jobs]
-    widths = [max(3, len(headers[i]), *(len(row[i]) for row in cells)) for i in range(len(columns))]
-
-    def line(texts: list[str]) -> str:
-        padded = [t.rjust(w) if c.numeric else t.ljust(w) for t, w, c in zip(texts, widths, columns)]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "| " + " | ".join("-" * (w - 1) + ":" if c.numeric else "-" * w for w, c in zip(widths, columns)) + " |"
-    return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+    return table([c.header for c in columns], [[c.text(c.value(job)) + c.mark(job) for c in columns] for job in jobs],
+                 {i for i, c in enumerate(columns) if c.numeric})
 
 
 def write_csv(path: Path, columns: list[Column], jobs: list[Job]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from gan_cli.evaluation.directions import higher_is_better
 from gan_cli.errors import GanRunError
 from gan_cli.sweeps.jobs import Job
+from gan_cli.sweeps.markdown import table
 from gan_cli.statistics import ALPHA, CONFIDENCE, compare, describe, fisher, holm, verdict
 
 #: overrides that say where or how a job ran, not what it trained: they may differ within a study
@@ -256,17 +257,6 @@ def interval(low: float | None, high: float | None) -> str:
 
 def p_text(p: float | None) -> str:
     return "" if p is None else (f"{p:.3g}" if p >= 1e-4 else f"{p:.1e}")
-
-
-def table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
-    widths = [max(3, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-
-    rule = "| " + " | ".join("-" * (w - 1) + ":" if i in numeric else "-" * w for i, w in enumerate(widths)) + " |"
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
 def to_markdown(result: dict[str, Any], by: list[str], unknown: list[Job]) -> str:
