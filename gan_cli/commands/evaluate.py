@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from gan_cli.training.stored_config import add_allow_target_option
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -33,9 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "N×C×H×W (floats in [-1, 1], or uint8); needs dataset=...")
     parser.add_argument("--out", default="gan_eval.json", help="the JSON file to write (default: gan_eval.json)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent noise (checkpoints; default: 0)")
-    parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
-                        help="also build this _target_ from the checkpoint's stored config (a class of your own, "
-                             "mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to $GAN_RUN_ALLOW_TARGETS")
+    add_allow_target_option(parser)
     args = parser.parse_intermixed_args(argv)  # options after KEY=VALUE too: gan-eval CKPT x=1 --out f.json
     if args.images and args.checkpoint and "=" in args.checkpoint:
         args.overrides.insert(0, args.checkpoint)  # `gan-eval --images DIR dataset=x`: no checkpoint

@@ -40,11 +40,7 @@ def bar_chart(path: Path, labels: list[str], heights: list[float | None], notes:
     ax.axhline(0.0, color="black", linewidth=0.6)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
+    save(fig, path)
 
 
 def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
@@ -73,6 +69,11 @@ def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
     for ax in list(axes.flat)[count:]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
+def save(fig, path: Path) -> None:
+    """Laid out, written, and closed even when writing fails (gan-report may draw again)."""
     fig.tight_layout()
     try:
         fig.savefig(path)

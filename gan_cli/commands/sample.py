@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from gan_cli.training.stored_config import add_allow_target_option
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -28,9 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="output file: .npy, or .png for image models (default: samples.npy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the latent noise (default: 0)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on (default: cpu)")
-    parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
-                        help="also build this _target_ from the checkpoint's stored config (a class of your own, "
-                             "mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to $GAN_RUN_ALLOW_TARGETS")
+    add_allow_target_option(parser)
     parser.add_argument("--batch-size", type=int, default=256,
                         help="samples generated at a time; bounds the memory a large --num needs (default: 256)")
     args = parser.parse_args(argv)

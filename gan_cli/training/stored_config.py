@@ -72,6 +72,13 @@ def torch_targets() -> frozenset[str]:
     return frozenset(names)
 
 
+def add_allow_target_option(parser: Any) -> None:
+    """``--allow-target``, as gan-sample and gan-eval take it (an argparse parser)."""
+    parser.add_argument("--allow-target", action="append", default=[], metavar="DOTTED.NAME",
+                        help="also build this _target_ from the checkpoint's stored config (a class of your own, "
+                             f"mypkg.MyG, or a module tree, mypkg.*); repeatable; adds to ${ALLOW_VARIABLE}")
+
+
 def user_allowed(extra: Iterable[str] = ()) -> tuple[str, ...]:
     """The user's own entries: ``--allow-target`` values, then ``$GAN_RUN_ALLOW_TARGETS``."""
     from_env = os.environ.get(ALLOW_VARIABLE, "").split(",")
