@@ -87,11 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     study.add_argument("--by", metavar="KEY[,KEY...]",
                        help="group the jobs by these overrides (e.g. loss, or loss,optim); every other override "
                             "that varies must be a replicate key")
-    study.add_argument("--replicate", metavar="KEY[,KEY...]", default="seed",
+    study.add_argument("--replicate", metavar="KEY[,KEY...]",
                        help="the overrides that tell replicates apart (default: seed); they pair groups by seed")
     study.add_argument("--baseline", metavar="KEY=VALUE[,...]",
                        help="compare every group with this one (e.g. loss=gan); default: every pair of groups")
-    study.add_argument("--alpha", type=float, default=0.05,
+    study.add_argument("--alpha", type=float,
                        help="the significance level of the verdicts, after Holm's correction (default: 0.05)")
     study.add_argument("--json", metavar="FILE", help="also write the study (groups, values, tests) as JSON")
     return parser.parse_args(argv)
@@ -323,7 +323,7 @@ def report(args: argparse.Namespace) -> str:
     if args.by:
         return study_report(args)
     for option in ("replicate", "baseline", "json", "alpha"):
-        if getattr(args, option) not in (None, parser_default(option)):
+        if getattr(args, option) is not None:
             raise GanRunError(f"--{option} belongs to a study; add --by KEY (e.g. --by loss)")
     check_plot_arguments(args)
     for option, path in (("--csv", args.csv), ("--plot", args.plot)):
@@ -343,8 +343,8 @@ def report(args: argparse.Namespace) -> str:
     return to_markdown(columns, jobs) + floor_note(jobs, metrics)
 
 
-def parser_default(option: str) -> Any:
-    return {"replicate": "seed", "alpha": 0.05}.get(option)
+#: a study's defaults, filled in only under --by, so that any of these options without it is refused
+STUDY_DEFAULTS = {"replicate": "seed", "alpha": 0.05}
 
 
 def split_keys(option: str, text: str) -> list[str]:
@@ -358,6 +358,9 @@ def study_report(args: argparse.Namespace) -> str:
     """gan_cli.sweeps.study over the jobs: groups by --by, replicates by --replicate, tests between groups."""
     from gan_cli.sweeps import study
 
+    for option, default in STUDY_DEFAULTS.items():
+        if getattr(args, option) is None:
+            setattr(args, option, default)
     if not 0 < args.alpha < 1:
         raise GanRunError(f"--alpha={args.alpha} is not accepted; accepted: a number between 0 and 1, e.g. 0.05")
     by, replicate_keys = split_keys("by", args.by), split_keys("replicate", args.replicate)

@@ -99,29 +99,26 @@ def is_allowed(target: str, where: str, extra: Iterable[str] = ()) -> bool:
     return False
 
 
-def _targets(node: Any, where: str) -> Iterator[tuple[Any, str]]:
-    """(``_target_`` value, its key) at every depth of a plain dict/list tree."""
+def _leaves(node: Any, where: str) -> Iterator[tuple[Any, str]]:
+    """(value, its key) for every value of a plain dict/list tree that is not a dict or list,
+    and for every ``_target_`` whatever its type."""
     if isinstance(node, dict):
         for key, value in node.items():
             path = f"{where}.{key}" if where else str(key)
             if key == "_target_":
                 yield value, path
             else:
-                yield from _targets(value, path)
+                yield from _leaves(value, path)
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _targets(value, f"{where}[{i}]")
-
-
-def _strings(node: Any, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, f"{where}.{key}" if where else str(key))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _strings(value, f"{where}[{i}]")
-    elif isinstance(node, str):
+            yield from _leaves(value, f"{where}[{i}]")
+    else:
         yield node, where
+
+
+def _targets(node: Any, where: str) -> Iterator[tuple[Any, str]]:
+    """(``_target_`` value, its key) at every depth."""
+    return ((value, key) for value, key in _leaves(node, where) if key.rpartition(".")[2] == "_target_")
 
 
 def check_targets(config: dict, source: str, extra: Iterable[str] = ()) -> None:
@@ -136,8 +133,8 @@ def check_targets(config: dict, source: str, extra: Iterable[str] = ()) -> None:
                 f"checkpoint (only what its own config groups put under {where}, and torch's optimizers and "
                 f"schedules under optim); if you trust this file and that is your own class, allow it with "
                 f"{ALLOW_VARIABLE}={target}{flag}; see docs/reliability.md")
-    for value, key in _strings(config, ""):
-        if "${" in value:
+    for value, key in _leaves(config, ""):
+        if isinstance(value, str) and "${" in value:
             raise GanRunError(f"{source}: its stored config sets {key}={value!r}, an interpolation; gan-run "
                               f"stores resolved values, so this file was not written by gan-run")
 
