@@ -49,7 +49,9 @@ def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
     count = len(metrics)
     columns = min(3, count)
     rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), dpi=100, squeeze=False)
+    # constrained layout leaves room for the suptitle (tight_layout draws the panels under it)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), dpi=100, squeeze=False,
+                             layout="constrained")
     for ax, (metric, block) in zip(axes.flat, metrics.items()):
         labels = list(block["groups"])
         for x, label in enumerate(labels):
@@ -73,8 +75,10 @@ def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
 
 
 def save(fig, path: Path) -> None:
-    """Laid out, written, and closed even when writing fails (gan-report may draw again)."""
-    fig.tight_layout()
+    """Laid out (unless the figure has its own layout engine), written, and closed even when
+    writing fails (gan-report may draw again)."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     try:
         fig.savefig(path)
     finally:
