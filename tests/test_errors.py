@@ -51,6 +51,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         (["optim.learning_rate=1e-3"], ["did you mean optim.lr?"]),  # an abbreviation beside it, not optim.name
         # a + key nothing reads (model is not built: its generator and discriminator are)
         (["+model.dropout=0.1"], ["+model.dropout=0.1: nothing reads model.dropout"]),
+        (["++model.dropout=0.1"], ["++model.dropout=0.1: nothing reads model.dropout"]),  # ++ adds it too
         (["steps=1e3"], ["steps=1e3 is not accepted", "an integer"]),  # echoed as typed, not 1000.0
         # wrong type
         (["steps=abc"], ["steps='abc'", "an integer"]),
@@ -90,6 +91,14 @@ def test_bad_value_gets_one_line_naming_the_key(gan_run, tmp_path, args, must_na
     # a run folder, if one was made, is marked failed: it never looks like a finished run
     for summary in summaries(tmp_path):
         assert summary["status"] == "failed" and summary["error"]
+
+
+def test_force_add_of_a_key_a_config_file_defines_sets_it(gan_run, tmp_path):
+    # ++key=value sets a key that exists (only a ++key nothing defines is checked as an addition)
+    result = gan_run("++optim.lr=0.0005", "++steps=2", *SMOKE)
+    assert result.returncode == 0, result.stderr
+    [summary] = summaries(tmp_path)
+    assert summary["status"] == "completed" and summary["steps"] == 2
 
 
 def test_full_traceback_only_with_hydra_full_error(tmp_path):
