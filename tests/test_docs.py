@@ -130,3 +130,18 @@ def test_every_documented_gan_run_command_composes_and_passes_the_checks(tmp_pat
             check(compose_config(tmp_path / str(i), overrides))
         except Exception as error:  # noqa: BLE001 - the page and command say which one broke
             raise AssertionError(f"{page}: gan-run {' '.join(overrides)}: {error}") from error
+
+
+def test_every_documented_python_command_names_a_module_or_script_that_exists():
+    """``python -m gan_cli.x`` and ``python bench/x.py`` in the pages: a renamed module or a
+    removed script leaves a command no reader can run. CHANGELOG.md is history: its commands ran
+    with the code of their day."""
+    import importlib.util
+
+    text = "\n".join(page.read_text() for page in PAGES if page.name != "CHANGELOG.md")
+    modules = set(re.findall(r"python -m ((?:gan_cli|bench)[\w.]*)", text))
+    scripts = set(re.findall(r"python ((?:bench|tests)/[\w/]+\.py)", text))
+    assert modules and scripts  # the pages' commands, not an empty scan
+    missing = [m for m in sorted(modules) if importlib.util.find_spec(m) is None]
+    missing += [s for s in sorted(scripts) if not (REPO / s).is_file()]
+    assert not missing, missing
