@@ -103,16 +103,19 @@ def compose(overrides: list[str]):
     return cfg
 
 
-def checkpoint_config(path: str, overrides: list[str], allow_targets: tuple[str, ...] = ()):
+def checkpoint_config(path: str, overrides: list[str], allow_targets: tuple[str, ...] = (),
+                      checkpoint: dict | None = None):
     """The checkpoint's stored config, checked by gan_cli.training.stored_config, with today's evaluation
-    defaults where it has none and the command line's overrides on top."""
+    defaults where it has none and the command line's overrides on top (``checkpoint``: the file
+    as already read)."""
     from omegaconf import DictConfig, OmegaConf, open_dict
 
     from gan_cli.training.checkpoints import read_checkpoint
     from gan_cli.errors import GanRunError
     from gan_cli.training.stored_config import stored_config
 
-    checkpoint = read_checkpoint(path, key="checkpoint")
+    if checkpoint is None:
+        checkpoint = read_checkpoint(path, key="checkpoint")
     cfg = OmegaConf.create(stored_config(checkpoint, f"checkpoint: {path}", allow_targets))
     today = compose([]).eval
     with open_dict(cfg):
@@ -190,8 +193,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     from gan_cli.evaluation.image_evaluation import build_image_evaluator
 
     check_overrides(args.overrides, checkpoint=bool(args.checkpoint))
+    checkpoint = None
     if args.checkpoint:
-        cfg = checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target))
+        from gan_cli.training.checkpoints import read_checkpoint
+
+        checkpoint = read_checkpoint(args.checkpoint, key="checkpoint")  # once, for the config and the weights
+        cfg = checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target), checkpoint)
     else:
         cfg = compose(args.overrides)
         config.check_additions(cfg, args.overrides, shipped_keys() if any(o.startswith("++") for o in args.overrides)
@@ -209,7 +216,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         from gan_cli.evaluation.generate import generate
         from gan_cli.commands.sample import load_generator
 
-        generator, _ = load_generator(args.checkpoint, allow_targets=tuple(args.allow_target))
+        generator, _ = load_generator(args.checkpoint, allow_targets=tuple(args.allow_target), checkpoint=checkpoint)
         z = torch.randn(int(cfg.eval_samples), generator.in_features)
         fake = generate(generator, z, int(cfg.batch_size))
         if not bool(torch.isfinite(fake).all()):

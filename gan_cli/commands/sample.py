@@ -43,8 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu", allow_targets: tuple[str, ...] = ()):
+def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu", allow_targets: tuple[str, ...] = (),
+                   checkpoint: dict | None = None):
     """Rebuild the generator of a gan-run checkpoint; returns (generator, image shape or None).
+    ``checkpoint``: the file as read_checkpoint already read it (gan-eval reads it once).
 
     Only what gan_cli.training.stored_config lets through is built: its checks run first, so a config
     naming a callable outside the allowlist (``allow_targets`` extends it) calls nothing."""
@@ -55,7 +57,8 @@ def load_generator(checkpoint_path: str | os.PathLike, device: str = "cpu", allo
 
     path = Path(checkpoint_path)
     source = f"checkpoint: {path}"
-    checkpoint = read_checkpoint(path, key="checkpoint", map_location=device)
+    if checkpoint is None:
+        checkpoint = read_checkpoint(path, key="checkpoint", map_location=device)
     cfg = rebuildable_config(checkpoint, source, allow_targets)
     data = stored_data_shape(checkpoint, source)
     # the weight average (ema_decay > 0) is the generator that the run's evaluations used
