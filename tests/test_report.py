@@ -107,8 +107,11 @@ def test_default_falls_back_to_every_metric_when_no_job_has_eval_metrics(tmp_pat
 def test_metrics_patterns_choose_the_columns(sweep, capsys):
     headers, rows = run_report(capsys, str(sweep), "--metrics", "*/loss,best eval/modes")
     metrics = headers[headers.index("wall time (s)") + 1:-1]
-    assert metrics == ["discriminator/loss", "best eval/modes", "generator/loss"]
+    assert metrics == ["discriminator/loss", "generator/loss", "best eval/modes"]  # in the patterns' order
     assert rows[3]["generator/loss"] == "nan"  # a diverged curve shows its value, not a blank
+
+    headers, _ = run_report(capsys, str(sweep), "--metrics", "eval/modes,eval/mode_kl,eval/*")
+    assert headers[headers.index("wall time (s)") + 1:-1] == ["eval/modes", "eval/mode_kl"]
 
     headers, _ = run_report(capsys, str(sweep), "--metrics", "*")
     assert {"eval/modes", "best eval/modes", "generator/loss", "discriminator/loss"} <= set(headers)

@@ -40,6 +40,8 @@ def test_job_folder_names_carry_the_overrides_within_file_name_limits():
             == "2_model.hidden-64-64_optim.lr-0.000123_x--1e-05_y-a-b")
     long_a, long_b = job_dirname(7, "x=" + "a" * 400), job_dirname(7, "x=" + "a" * 399 + "b")
     assert len(long_a.encode()) <= MAX_NAME_BYTES and long_a != long_b  # cut, but never the same name
+    trial = job_dirname(4, ",".join(f"model.generator.option_{i}=0.0012345" for i in range(8)) + ",seed=2")
+    assert len(trial.encode()) <= MAX_NAME_BYTES and trial.startswith("4_seed-2_model.generator.option_0-0.00123")
     assert job_label("12_loss-gan") == "12" and job_label("2026-01-31_12-00-00") == "2026-01-31_12-00-00"
     assert list(charts_for(["critic/real_score", "critic/wasserstein_estimate", "grad_norm/generator"])) == [
         "D(x) vs D(G(z))", "critic estimate vs exact W1", "gradient norms: G vs D"]

@@ -116,7 +116,8 @@ def split_patterns(text: str) -> list[str]:
 
 
 def choose_metrics(jobs: list[Job], patterns_text: str | None, default: str = DEFAULT_METRICS) -> list[str]:
-    """The metric columns: those matching ``--metrics``, or the default described in --help."""
+    """The metric columns: those matching ``--metrics`` in the order of its patterns, or the
+    default described in --help."""
     available = available_metrics(jobs)
     if patterns_text is None:
         chosen = [m for m in available if any(fnmatchcase(m, p) for p in split_patterns(default))]
@@ -127,7 +128,9 @@ def choose_metrics(jobs: list[Job], patterns_text: str | None, default: str = DE
     unmatched = [p for p in patterns if not any(fnmatchcase(m, p) for m in available)]
     if unmatched:
         raise GanRunError(f"--metrics {','.join(unmatched)} matches no metric of these jobs; {available_text(available)}")
-    return [m for m in available if any(fnmatchcase(m, p) for p in patterns)]
+    # in the order the patterns are given (--metrics eval/modes,eval/mode_kl: modes first),
+    # each pattern's matches in the usual order
+    return list(dict.fromkeys(m for p in patterns for m in available if fnmatchcase(m, p)))
 
 
 def available_text(available: list[str]) -> str:

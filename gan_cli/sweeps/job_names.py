@@ -58,8 +58,8 @@ def safe(text: str) -> str:
 
 def job_dirname(num: object, override_dirname: object = "") -> str:
     """``{num}_{key-value_key-value}``, safe on a command line and as one file name; a name over
-    MAX_NAME_BYTES is cut and ends in 8 hex digits of the full name's hash, so two long names never
-    collide."""
+    MAX_NAME_BYTES puts the seed first, is cut and ends in 8 hex digits of the full name's hash, so
+    two long names never collide."""
     parts = []
     for item in split_items(str(override_dirname or "")):
         key, sep, value = item.partition("=")
@@ -67,6 +67,10 @@ def job_dirname(num: object, override_dirname: object = "") -> str:
     name = "_".join([str(num), *parts])
     if len(name.encode()) <= MAX_NAME_BYTES:
         return name
+    # the seed first, so that a cut name still tells a study's replicates apart (an Optuna trial
+    # with many long values, run over hydra.sweeper.seeds)
+    replicate = [part for part in parts if part.startswith("seed-")]
+    name = "_".join([str(num), *replicate, *(part for part in parts if part not in replicate)])
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     cut = name.encode()[:MAX_NAME_BYTES - 9].decode(errors="ignore")
     return f"{cut}_{digest}"
