@@ -11,7 +11,6 @@ every key a config group file sets for its ``_target_`` has a rule here.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,15 +243,16 @@ def check_constraint(cfg: DictConfig, conf_dir: Path) -> None:
             return
 
 
-def check_additions(cfg: DictConfig, overrides: list[str], config_keys: Collection[str] | None = None) -> None:
+def check_additions(cfg: DictConfig, overrides: list[str], without_force_adds: DictConfig | None = None) -> None:
     """Raise GanRunError for a ``+key=value`` that nothing would read (``+model.dropout=0.1``):
     a new key is read only where a ``_target_`` is built with it as an argument (its parent node
     has a ``_target_``: ``+model.generator.dropout=0.1``, and the class then takes or refuses it)
     or where another value interpolates it (``${model.dropout}``). Hydra adds any other key
     to the config and the run goes on as if it were not there.
 
-    ``++key=value`` sets the key if it exists and adds it if not; given ``config_keys`` (every key
-    some config file defines), a ``++key`` outside them is checked as an addition."""
+    ``++key=value`` sets the key if it exists and adds it if not; given ``without_force_adds`` (the
+    config composed without the ``++`` overrides), a ``++key`` it lacks is checked as an addition
+    (``++model.pack=4`` with ``model=mlp``, whose config has no pack)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -265,8 +265,8 @@ def check_additions(cfg: DictConfig, overrides: list[str], config_keys: Collecti
         key = override.key_or_group
         if override.package is not None or not (override.is_add() or override.is_force_add()):
             continue
-        if override.is_force_add() and (config_keys is None or key in config_keys):
-            continue  # ++key setting a key that a config file defines
+        if override.is_force_add() and (without_force_adds is None or _present(without_force_adds, key)):
+            continue  # ++key setting a key that the config has
         if key.startswith("hydra") or isinstance(OmegaConf.select(cfg, key, default=None), DictConfig):
             continue  # Hydra's own keys, and a config group chosen with + (+experiment=...)
         parent = OmegaConf.select(cfg, key.rpartition(".")[0], default=None) if "." in key else cfg

@@ -132,6 +132,16 @@ def test_a_users_option_trains_from_config_dir_and_help_lists_it(user_folder):
     assert "model: dcgan, mlp, own, pacdcgan, pacgan, pacgan_protocol, resmlp, shifted_noise" in help_text
 
 
+@pytest.mark.parametrize("source", [("--config-dir", "myconf"), ("hydra.searchpath=[file://myconf]",)])
+def test_a_force_add_sets_a_key_of_the_users_option_and_refuses_one_nothing_defines(user_folder, source):
+    if source[0].startswith("hydra.searchpath"):
+        source = (f"hydra.searchpath=[file://{user_folder / 'myconf'}]",)
+    result = run_gan_run_in_process(*source, "model=resmlp", "++model.latent_dim=2", *SMOKE, "hydra.run.dir=run")
+    assert result.returncode == 0, result.stderr  # latent_dim is in the user's model/resmlp.yaml
+    result = run_gan_run_in_process(*source, "model=resmlp", "++model.width=2", *SMOKE, "hydra.run.dir=run2")
+    assert result.returncode == 2 and "++model.width=2: nothing reads model.width" in result.stderr
+
+
 @pytest.mark.slow
 def test_a_users_own_network_module_trains_samples_and_evaluates(user_folder, monkeypatch):
     # gan-run in a real process: the user's module is found through PYTHONPATH, as the docs say

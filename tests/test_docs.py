@@ -139,8 +139,8 @@ def test_every_documented_python_command_names_a_module_or_script_that_exists():
     import importlib.util
 
     text = "\n".join(page.read_text() for page in PAGES if page.name != "CHANGELOG.md")
-    modules = set(re.findall(r"python -m ((?:gan_cli|bench)[\w.]*)", text))
-    scripts = set(re.findall(r"python ((?:bench|tests)/[\w/]+\.py)", text))
+    modules = set(re.findall(r"python3? -m ((?:gan_cli|bench)(?:\.\w+)*)", text))
+    scripts = set(re.findall(r"python3? ((?:bench|tests)/[\w/]+\.py)", text))
     assert modules and scripts  # the pages' commands, not an empty scan
     missing = [m for m in sorted(modules) if importlib.util.find_spec(m) is None]
     missing += [s for s in sorted(scripts) if not (REPO / s).is_file()]

@@ -52,6 +52,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *must_name: str) -> 
         # a + key nothing reads (model is not built: its generator and discriminator are)
         (["+model.dropout=0.1"], ["+model.dropout=0.1: nothing reads model.dropout"]),
         (["++model.dropout=0.1"], ["++model.dropout=0.1: nothing reads model.dropout"]),  # ++ adds it too
+        (["++model.pack=4"], ["++model.pack=4: nothing reads model.pack"]),  # model=pacgan's key; model=mlp has none
         (["steps=1e3"], ["steps=1e3 is not accepted", "an integer"]),  # echoed as typed, not 1000.0
         # wrong type
         (["steps=abc"], ["steps='abc'", "an integer"]),

@@ -78,15 +78,6 @@ def check_overrides(overrides: list[str], checkpoint: bool) -> None:
     preflight.check_values(parsed)
 
 
-def shipped_keys() -> set[str]:
-    """Every key some file of gan-run's conf/ defines (a ``++key`` may set one)."""
-    from gan_cli.commands.config_sources import ConfigTree
-    from gan_cli.commands.preflight import known_keys
-    from gan_cli.commands.run import config_dir
-
-    return known_keys(ConfigTree([Path(config_dir())]))
-
-
 def compose(overrides: list[str]):
     """gan-run's config with these overrides, as gan-run would compose it."""
     from hydra import compose as hydra_compose, initialize_config_dir
@@ -201,8 +192,9 @@ def evaluate(args: argparse.Namespace) -> dict:
         cfg = checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target), checkpoint)
     else:
         cfg = compose(args.overrides)
-        config.check_additions(cfg, args.overrides, shipped_keys() if any(o.startswith("++") for o in args.overrides)
-                               else None)
+        force_adds = any(o.startswith("++") for o in args.overrides)
+        config.check_additions(cfg, args.overrides,
+                               compose([o for o in args.overrides if not o.startswith("++")]) if force_adds else None)
     config.check(cfg)
     torch.manual_seed(args.seed)
     dataset = build(cfg.dataset, "dataset")

@@ -51,14 +51,20 @@ def in_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def config_keys(hydra_cfg) -> set[str]:
-    """Every key some config file of this job's search path defines (its ``++key`` may set one)."""
-    from gan_cli.commands.config_sources import ConfigTree, source_folder
-    from gan_cli.commands.preflight import known_keys
+def without_force_adds(task: list[str]) -> DictConfig | None:
+    """This job's config composed without its ``++key`` overrides, to tell a ``++key`` that sets a
+    key from one that adds it; None where it cannot be composed (Hydra composed the job, so a
+    ``++`` another override depends on)."""
+    from hydra import compose
+    from hydra.core.hydra_config import HydraConfig
 
-    folders = [source_folder(str(source.path)) for source in hydra_cfg.runtime.config_sources
-               if source.provider not in ("hydra", "schema")]
-    return known_keys(ConfigTree([f for f in folders if f is not None], str(hydra_cfg.job.config_name)))
+    hydra_cfg = HydraConfig.get()
+    try:
+        # hydra.searchpath=[pkg://...] from the command line: the user's own config groups
+        searchpath = [o for o in hydra_cfg.overrides.hydra if o.startswith("hydra.searchpath")]
+        return compose(str(hydra_cfg.job.config_name), overrides=[*searchpath, *(o for o in task if not o.startswith("++"))])
+    except Exception:  # noqa: BLE001 - the check is then skipped, as before it existed
+        return None
 
 
 job_names.register()  # hydra.sweep.subdir names job folders with it (in launcher workers too: they import this module)
@@ -78,7 +84,7 @@ def run_job(cfg: DictConfig) -> float:
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         config.check_constraint(cfg, Path(config_dir()))  # names a group's own keys, before "nothing reads it"
         task = list(HydraConfig.get().overrides.task)
-        config.check_additions(cfg, task, config_keys(HydraConfig.get()) if any(o.startswith("++") for o in task) else None)
+        config.check_additions(cfg, task, without_force_adds(task) if any(o.startswith("++") for o in task) else None)
         failed = float(cfg.get("objective_if_failed", failed))
         if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (sweeps/resume.py)
             from hydra.core.hydra_config import HydraConfig
