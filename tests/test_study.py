@@ -168,6 +168,29 @@ def test_a_baseline_naming_some_keys_is_matched_on_the_others(tmp_path, capsys):
                      ("dataset=grid, constraint=sn", "dataset=grid, constraint=clip")]
 
 
+def test_groups_trained_on_different_datasets_are_described_but_not_compared(tmp_path, capsys):
+    """--by experiment over ring_benchmark and grid_benchmark: 8 modes against 25 is no finding."""
+    root = tmp_path / "s"
+    for number, (experiment, dataset, modes) in enumerate([("ring_benchmark", "ring", 8.0), ("ring_benchmark", "ring", 7.0),
+                                                            ("grid_benchmark", "grid", 25.0), ("grid_benchmark", "grid", 24.0)]):
+        job = make_job(root, str(number), [f"experiment={experiment}", f"seed={number % 2}"], completed(modes))
+        (job / ".hydra" / "hydra.yaml").write_text(f"hydra:\n  runtime:\n    choices:\n      dataset: {dataset}\n")
+    out, result = run_study(tmp_path, capsys, str(root), "--by", "experiment")
+    (c,) = result["metrics"]["eval/modes"]["comparisons"]
+    assert c["test"] == "none (different datasets: ring and grid)" and c["p_value"] is None and c["verdict"] == "no test"
+    assert result["metrics"]["eval/modes"]["groups"]["experiment=grid_benchmark"]["mean"] == 24.5
+    # the same through a dataset override, and --by dataset itself
+    root = study_sweep(tmp_path / "d", {"gan": {0: completed(8), 1: completed(7)}})
+    for number, modes in ((2, 25.0), (3, 24.0)):
+        make_job(root, str(number), ["dataset=grid", "loss=gan", f"seed={number - 2}"], completed(modes))
+    for job in ("0", "1"):
+        (root / job / ".hydra" / "overrides.yaml").write_text(f"- dataset=ring\n- loss=gan\n- seed={job}\n")
+        summary = json.loads((root / job / "summary.json").read_text())
+        (root / job / "summary.json").write_text(json.dumps({**summary, "overrides": ["dataset=ring", "loss=gan", f"seed={job}"]}))
+    _, result = run_study(tmp_path, capsys, str(root), "--by", "dataset")
+    assert result["metrics"]["eval/modes"]["comparisons"][0]["verdict"] == "no test"
+
+
 def test_a_setting_left_at_its_default_equals_the_same_value_given_explicitly(tmp_path, capsys):
     """One sweep left optim at its default (adam), a later one set optim=adam: one setting, not two."""
     first = study_sweep(tmp_path / "a", {"gan": {0: completed(4), 1: completed(6)}})

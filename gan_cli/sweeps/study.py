@@ -9,7 +9,8 @@ Protocol, as gan-report states it under every study table:
   the same in every job: unlike runs are refused, naming the key, never pooled;
 - groups are compared with the difference of their means, paired by seed where both groups hold
   the same seeds, with a 95 % confidence interval and a two-sided p-value; p-values are
-  Holm-adjusted over the comparisons of one metric, and the verdict is read at α.
+  Holm-adjusted over the comparisons of one metric, and the verdict is read at α; groups trained
+  on different datasets are not compared (their metrics are on different scales).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gan_cli.evaluation.directions import higher_is_better
 from gan_cli.errors import GanRunError
 from gan_cli.sweeps.jobs import Job
 from gan_cli.sweeps.markdown import table
-from gan_cli.statistics import ALPHA, CONFIDENCE, compare, describe, fisher, holm, verdict
+from gan_cli.statistics import ALPHA, CONFIDENCE, Comparison, compare, describe, fisher, holm, verdict
 
 #: overrides that say where or how a job ran, not what it trained: they may differ within a study
 NOT_SETTINGS = ("hydra.", "hydra/", "ckpt_path", "progress", "threads", "rerun", "dataset.num_workers")
@@ -204,6 +205,7 @@ def analyse(groups: list[Group], metrics: list[str], replicate_keys: list[str], 
                     "outcomes": g.outcomes()} for g in groups],
         "metrics": {},
     }
+    reasons = [not_comparable(a, b) for a, b in pairs]
     for metric in metrics:
         direction = higher_is_better(metric)
         per_group = {}
@@ -213,13 +215,27 @@ def analyse(groups: list[Group], metrics: list[str], replicate_keys: list[str], 
             replicates[g.label] = values
             per_group[g.label] = {**describe(list(values.values())).as_dict(), "missing": missing, "values": values}
         comparisons = [{"group": a.label, "against": b.label,
-                        **compare(replicates[a.label], replicates[b.label]).as_dict()} for a, b in pairs]
+                        **(Comparison(None, None, None, reason, None, False, len(replicates[a.label]),
+                                      len(replicates[b.label])) if reason
+                           else compare(replicates[a.label], replicates[b.label])).as_dict()}
+                       for (a, b), reason in zip(pairs, reasons)]
         for c, p in zip(comparisons, holm([c["p_value"] for c in comparisons])):
             c["p_holm"] = p
             c["verdict"] = verdict(c["difference"], p, alpha, direction)
         result["metrics"][metric] = {"higher_is_better": direction, "groups": per_group, "comparisons": comparisons}
     result["completion"] = completion_comparisons(groups, pairs, alpha)
     return result
+
+
+def not_comparable(a: Group, b: Group) -> str | None:
+    """Why two groups are not compared, or None: groups trained on different datasets
+    (``--by experiment`` over ring_benchmark and grid_benchmark) measure their metrics on
+    different scales (8 modes against 25), so their difference means nothing."""
+    datasets = [sorted({job_settings(job).get("dataset") or default_setting(job, "dataset") for job in group.jobs})
+                for group in (a, b)]
+    if datasets[0] == datasets[1]:
+        return None
+    return f"none (different datasets: {', '.join(datasets[0])} and {', '.join(datasets[1])})"
 
 
 def completion_comparisons(groups: list[Group], pairs: list[tuple[Group, Group]], alpha: float) -> list[dict]:
