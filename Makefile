@@ -48,10 +48,10 @@ gpu-wheels:
 	    -d .whl $(GPU_WHEELS)
 	$(PYTHON) -m pip wheel -q --no-deps -w .whl antlr4-python3-runtime==4.9.3   # an sdist only: built here
 
-bench-quality: install  ## the ring and grid benchmark presets over 10 seeds, then their study table (49 min on the 2-core CI-like machine: ring 11, grid 38)
+bench-quality: install  ## the ring and grid benchmark presets over 10 seeds, then their study table (46 min on the 2-core CI-like machine, 2026-12-07)
 	$(BIN)/gan-run -m experiment=ring_benchmark,grid_benchmark 'seed=range(10)' hydra/launcher=joblib \
 	    hydra.launcher.n_jobs=2 hydra.sweep.dir=bench_runs/toy_quality $(QUALITY_ARGS)
-	$(BIN)/gan-report bench_runs/toy_quality --by experiment --metrics eval/modes,eval/high_quality_pct
+	$(BIN)/gan-report bench_runs/toy_quality --by experiment --metrics eval/modes,eval/high_quality_pct,eval/mode_kl
 
 tensorboard: install
 	$(BIN)/tensorboard --logdir outputs/
