@@ -391,7 +391,8 @@ def study_report(args: argparse.Namespace) -> str:
 
         prepare_parent("--plot", Path(args.plot))
         try:
-            group_means(Path(args.plot), shown or result["metrics"], title=f"by {', '.join(by)}")
+            names = {g["label"]: "\n".join(g["settings"].values()) for g in result["groups"]}  # the keys are in the title
+            group_means(Path(args.plot), shown or result["metrics"], title=f"by {', '.join(by)}", names=names)
         except (OSError, ValueError) as e:
             raise GanRunError(f"--plot {args.plot}: cannot write it: {str(e).splitlines()[0]}") from e
         print(f"wrote {args.plot}", file=sys.stderr)

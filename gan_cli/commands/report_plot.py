@@ -43,15 +43,19 @@ def bar_chart(path: Path, labels: list[str], heights: list[float | None], notes:
     save(fig, path)
 
 
-def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
+def group_means(path: Path, metrics: dict[str, dict], title: str, names: dict[str, str] | None = None) -> None:
     """One panel per metric: each group's replicates as dots, its mean and confidence interval as
-    a bar with whiskers, and n under its name. A group with no value keeps its slot, marked n = 0."""
+    a bar with whiskers, and n under its name (``names``: a group's label as drawn, its values
+    without the keys the title names). A group with no value keeps its slot, marked n = 0."""
     count = len(metrics)
-    columns = min(3, count)
+    groups = len(next(iter(metrics.values()))["groups"]) if metrics else 0
+    columns = min(3 if groups <= 6 else 2 if groups <= 10 else 1, count)
     rows = -(-count // columns)
+    width = max(4.6, 0.55 * groups + 1.5)  # each group's name stays legible
     # constrained layout leaves room for the suptitle (tight_layout draws the panels under it)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), dpi=100, squeeze=False,
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, 3.9 * rows), dpi=100, squeeze=False,
                              layout="constrained")
+    names = names or {}
     for ax, (metric, block) in zip(axes.flat, metrics.items()):
         labels = list(block["groups"])
         for x, label in enumerate(labels):
@@ -62,8 +66,8 @@ def group_means(path: Path, metrics: dict[str, dict], title: str) -> None:
                 low = d["mean"] - (d["ci_low"] if d["ci_low"] is not None else d["mean"])
                 high = (d["ci_high"] if d["ci_high"] is not None else d["mean"]) - d["mean"]
                 ax.errorbar([x], [d["mean"]], yerr=[[low], [high]], fmt="o", color="tab:blue", capsize=5, zorder=3)
-        ax.set_xticks(range(len(labels)), [f"{label}\nn = {block['groups'][label]['n']}" for label in labels],
-                      fontsize=8, rotation=0 if len(labels) <= 4 else 30, ha="center" if len(labels) <= 4 else "right")
+        ax.set_xticks(range(len(labels)), [f"{names.get(label, label)}\nn = {block['groups'][label]['n']}"
+                                           for label in labels], fontsize=8)
         direction = {True: " (higher is better)", False: " (lower is better)"}.get(block["higher_is_better"], "")
         ax.set_title(metric + direction, fontsize=9)
         ax.set_xlim(-0.5, len(labels) - 0.5)
