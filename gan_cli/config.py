@@ -11,6 +11,7 @@ every key a config group file sets for its ``_target_`` has a rule here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,15 +244,17 @@ def check_constraint(cfg: DictConfig, conf_dir: Path) -> None:
             return
 
 
-def check_additions(cfg: DictConfig, overrides: list[str], without_force_adds: DictConfig | None = None) -> None:
+def check_additions(cfg: DictConfig, overrides: list[str],
+                    compose: Callable[[list[str]], DictConfig | None] | None = None) -> None:
     """Raise GanRunError for a ``+key=value`` that nothing would read (``+model.dropout=0.1``):
     a new key is read only where a ``_target_`` is built with it as an argument (its parent node
     has a ``_target_``: ``+model.generator.dropout=0.1``, and the class then takes or refuses it)
     or where another value interpolates it (``${model.dropout}``). Hydra adds any other key
     to the config and the run goes on as if it were not there.
 
-    ``++key=value`` sets the key if it exists and adds it if not; given ``without_force_adds`` (the
-    config composed without the ``++`` overrides), a ``++key`` it lacks is checked as an addition
+    ``++key=value`` sets the key if it exists and adds it if not. Given ``compose`` (the command's
+    config from a list of overrides, or None where it cannot be composed), the config without the
+    ``++`` overrides is composed once, and a ``++key`` it lacks is checked as an addition
     (``++model.pack=4`` with ``model=mlp``, whose config has no pack)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
@@ -261,12 +264,21 @@ def check_additions(cfg: DictConfig, overrides: list[str], without_force_adds: D
     except HydraException:  # Hydra composed the config from them, so this does not happen
         return
     text = None
+    without_force_adds: DictConfig | None = None
     for override in parsed:
         key = override.key_or_group
         if override.package is not None or not (override.is_add() or override.is_force_add()):
             continue
-        if override.is_force_add() and (without_force_adds is None or _present(without_force_adds, key)):
-            continue  # ++key setting a key that the config has
+        if override.is_force_add():
+            if compose is None:
+                continue
+            if without_force_adds is None:
+                without_force_adds = compose([line for line, o in zip(overrides, parsed) if not o.is_force_add()])
+                if without_force_adds is None:
+                    compose = None
+                    continue
+            if _present(without_force_adds, key):
+                continue  # ++key setting a key that the config has
         if key.startswith("hydra") or isinstance(OmegaConf.select(cfg, key, default=None), DictConfig):
             continue  # Hydra's own keys, and a config group chosen with + (+experiment=...)
         parent = OmegaConf.select(cfg, key.rpartition(".")[0], default=None) if "." in key else cfg

@@ -192,9 +192,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         cfg = checkpoint_config(args.checkpoint, args.overrides, tuple(args.allow_target), checkpoint)
     else:
         cfg = compose(args.overrides)
-        force_adds = any(o.startswith("++") for o in args.overrides)
-        config.check_additions(cfg, args.overrides,
-                               compose([o for o in args.overrides if not o.startswith("++")]) if force_adds else None)
+        config.check_additions(cfg, args.overrides, compose)
     config.check(cfg)
     torch.manual_seed(args.seed)
     dataset = build(cfg.dataset, "dataset")

@@ -51,10 +51,10 @@ def in_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def without_force_adds(task: list[str]) -> DictConfig | None:
-    """This job's config composed without its ``++key`` overrides, to tell a ``++key`` that sets a
-    key from one that adds it; None where it cannot be composed (Hydra composed the job, so a
-    ``++`` another override depends on)."""
+def compose_job(overrides: list[str]) -> DictConfig | None:
+    """This job's config composed from other overrides (config.check_additions reads it without
+    the ``++key`` ones, to tell a ``++key`` that sets a key from one that adds it); None where it
+    cannot be composed (a ``++`` another override depends on)."""
     from hydra import compose
     from hydra.core.hydra_config import HydraConfig
 
@@ -62,7 +62,7 @@ def without_force_adds(task: list[str]) -> DictConfig | None:
     try:
         # hydra.searchpath=[pkg://...] from the command line: the user's own config groups
         searchpath = [o for o in hydra_cfg.overrides.hydra if o.startswith("hydra.searchpath")]
-        return compose(str(hydra_cfg.job.config_name), overrides=[*searchpath, *(o for o in task if not o.startswith("++"))])
+        return compose(str(hydra_cfg.job.config_name), overrides=[*searchpath, *overrides])
     except Exception:  # noqa: BLE001 - the check is then skipped, as before it existed
         return None
 
@@ -83,8 +83,7 @@ def run_job(cfg: DictConfig) -> float:
 
         config.check(cfg)  # before the heavy imports: a bad value fails fast
         config.check_constraint(cfg, Path(config_dir()))  # names a group's own keys, before "nothing reads it"
-        task = list(HydraConfig.get().overrides.task)
-        config.check_additions(cfg, task, without_force_adds(task) if any(o.startswith("++") for o in task) else None)
+        config.check_additions(cfg, list(HydraConfig.get().overrides.task), compose_job)
         failed = float(cfg.get("objective_if_failed", failed))
         if in_multirun():  # the same sweep folder again: skip, resume or rerun this job (sweeps/resume.py)
             from hydra.core.hydra_config import HydraConfig
